@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# drip: eBPF memory-leak tracer.  `make` builds ./drip; `make check` runs all tests.
+
+CC	?= gcc
+CLANG	?= clang
+BPFTOOL	?= bpftool
+BUILD	:= build
+ARCH	:= x86
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD)
+LDLIBS	:= -lbpf -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Ivmlinux -Iinclude
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS	 := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+SRCS	:= $(wildcard src/*.c src/report/*.c)
+OBJS	:= $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all clean check unit e2e demo bench fuzz vmlinux lint targets
+
+all: drip
+
+drip: $(OBJS) $(BUILD)/obj/holder_blob.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# BPF objects and skeletons
+$(BUILD)/%.bpf.o: bpf/%.bpf.c include/drip/events.h vmlinux/vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+# The holder: a libc-free static program that owns the perf events BPF
+# programs hang on; embedded in ./drip and run from a memfd.
+$(BUILD)/drip-holder: src/holder/holder.c | $(BUILD)
+	$(CC) -Os -static -nostdlib -fno-stack-protector -fno-asynchronous-unwind-tables \
+		-fno-pie -no-pie -Wall -Wextra -o $@ $<
+
+$(BUILD)/obj/holder_blob.o: src/holder/blob.S $(BUILD)/drip-holder | $(BUILD)/obj
+	$(CC) -c -DHOLDER_PATH='"$(BUILD)/drip-holder"' -o $@ $<
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/drip/*.h) $(SKELS) | $(BUILD)/obj
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/targets:
+	mkdir -p $@
+
+# Unit tests (cmocka): pure C, no root needed
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.o | $(BUILD)/tests
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Test targets: programs that know what they leak
+TARGET_CFLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra -pthread
+$(BUILD)/targets/%: tests/targets/%.c tests/targets/target.h | $(BUILD)/targets
+	$(CC) $(TARGET_CFLAGS) -o $@ $< -ldl
+
+targets: $(TARGET_BINS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+e2e: drip targets
+	tests/e2e/run.sh
+
+check: drip unit e2e
+
+demo: drip targets
+	./drip trace -- $(BUILD)/targets/demo_trainer
+
+bench: drip targets
+	bench/run.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+lint:
+	clang-format-14 --dry-run -Werror $(SRCS) $(BPF_SRCS) include/drip/*.h
+
+clean:
+	rm -rf $(BUILD) drip

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Length-checked ELF reader for what drip needs from a binary: its build-id,
+ * its PT_LOAD segments (file offset <-> virtual address), and its function
+ * symbols from .symtab and .dynsym.  Files come from traced systems and are
+ * untrusted: every offset, size and count is checked before use.
+ */
+#ifndef DRIP_ELF_H
+#define DRIP_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct elf_file;
+
+/* Open by path.  0 or -errno (-ENOEXEC: not a 64-bit little-endian ELF). */
+int elf_file__open(const char *path, struct elf_file **out);
+/* Parse an in-memory image (copied).  For tests and fuzzing. */
+int elf_file__open_mem(const void *buf, size_t len, struct elf_file **out);
+void elf_file__close(struct elf_file *e);
+
+/* Build-id bytes (NT_GNU_BUILD_ID), or 0 when absent. */
+size_t elf_file__build_id(const struct elf_file *e, const uint8_t **id);
+/* 1 for ET_DYN (PIE / shared object), 0 for ET_EXEC. */
+int elf_file__is_dyn(const struct elf_file *e);
+/* Number of function symbols (symtab + dynsym, deduplicated by address+name). */
+size_t elf_file__nr_funcs(const struct elf_file *e);
+
+/*
+ * Find a defined function symbol by exact name (dynsym versions like
+ * "malloc@@GLIBC_2.2.5" match "malloc").  *file_off receives the file offset
+ * of its first byte (what uprobe_events wants).  0, -ENOENT, or -ERANGE when
+ * its address lies in no PT_LOAD segment.
+ */
+int elf_file__func_offset(const struct elf_file *e, const char *name, uint64_t *file_off);
+
+/*
+ * Symbolize a file offset: the function containing it (sized symbols; an
+ * unsized one covers up to the next symbol).  Returns the name (owned by e)
+ * or NULL; *delta gets the offset from the symbol's start.
+ */
+const char *elf_file__func_at(const struct elf_file *e, uint64_t file_off, uint64_t *delta);
+
+/* Read the instruction bytes at a file offset (for probe placement). 0 or -errno. */
+int elf_file__read_at(const struct elf_file *e, uint64_t file_off, void *buf, size_t len);
+
+#endif /* DRIP_ELF_H */

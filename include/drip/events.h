@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The whole BPF <-> user-space contract: event records on the ring buffer,
+ * drop counters, map value layouts.  Fields are __u32/__u64 only, padded to
+ * multiples of 8 bytes, so both compilers lay them out identically.
+ */
+#ifndef DRIP_EVENTS_H
+#define DRIP_EVENTS_H
+
+#define DRIP_MAX_FRAMES 127 /* user frames captured per stack */
+#define DRIP_MAX_NEST	8   /* allocator calls pending on one thread */
+
+/* Allocator entry points.  aligned_alloc shares memalign's code in glibc. */
+enum drip_fn {
+	DRIP_FN_MALLOC,
+	DRIP_FN_CALLOC,
+	DRIP_FN_REALLOC,
+	DRIP_FN_REALLOCARRAY,
+	DRIP_FN_FREE,
+	DRIP_FN_POSIX_MEMALIGN,
+	DRIP_FN_ALIGNED_ALLOC,
+	DRIP_FN_MEMALIGN,
+	DRIP_FN_VALLOC,
+	DRIP_FN_PVALLOC,
+	DRIP_FN_MMAP,	/* anonymous mmap made outside the allocator */
+	DRIP_FN_MUNMAP,
+	DRIP_FN__COUNT
+};
+
+enum drip_ev_type {
+	DRIP_EV_ALLOC = 1, /* struct drip_ev_alloc */
+	DRIP_EV_FREE,	   /* struct drip_ev_free */
+	DRIP_EV_STACK,	   /* struct drip_ev_stack, precedes the first alloc using it */
+	DRIP_EV_FORK,	   /* struct drip_ev_proc: new process (not thread) */
+	DRIP_EV_EXEC,	   /* struct drip_ev_proc: image replaced */
+	DRIP_EV_EXIT,	   /* struct drip_ev_proc: last thread gone */
+};
+
+struct drip_ev_hdr {
+	__u32 type;
+	__u32 tgid;
+	__u64 ts; /* bpf_ktime_get_ns() */
+};
+
+/*
+ * One successful allocation.  For calloc and reallocarray the size is
+ * nmemb * size, computed in user space (BPF cannot check the overflow).
+ * old_addr != 0: a realloc that succeeded released old_addr first.
+ */
+struct drip_ev_alloc {
+	struct drip_ev_hdr hdr;
+	__u64 addr;
+	__u64 size;
+	__u64 nmemb; /* 1 unless calloc/reallocarray */
+	__u64 old_addr;
+	__u64 stack_hash; /* 0: no stack (capture failed, counted) */
+	__u32 tid;
+	__u32 fn; /* enum drip_fn */
+};
+
+/* One release: free(p), realloc(p, 0), munmap(addr, len). */
+struct drip_ev_free {
+	struct drip_ev_hdr hdr;
+	__u64 addr;
+	__u64 len; /* munmap length; 0 for free */
+	__u32 tid;
+	__u32 fn;
+};
+
+/* A user stack, sent once per hash (BPF remembers which it sent). */
+struct drip_ev_stack {
+	struct drip_ev_hdr hdr;
+	__u64 hash;
+	__u32 nr; /* frames in ips[]; frames[0] is the allocator's caller */
+	__u32 flags; /* enum drip_stack_flags */
+	__u64 ips[DRIP_MAX_FRAMES]; /* only nr are sent */
+};
+
+enum drip_stack_flags {
+	DRIP_STACK_TRUNCATED = 1 << 0, /* walk hit DRIP_MAX_FRAMES */
+};
+
+struct drip_ev_proc {
+	struct drip_ev_hdr hdr;
+	__u32 ppid;  /* parent tgid (FORK) */
+	__u32 nspid; /* tgid in its own PID namespace */
+	__u64 start_time; /* task start, ns since boot: (tgid, start_time) names a process */
+};
+
+/* Key of the free-overflow map: frees that found the ring buffer full. */
+struct drip_free_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+/* Every way BPF can lose or degrade data has a counter (PERCPU_ARRAY). */
+enum drip_stat {
+	DRIP_STAT_RB_FULL_ALLOC,   /* alloc reserve failed: event lost */
+	DRIP_STAT_RB_FULL_STACK,   /* stack reserve failed: alloc has unknown stack */
+	DRIP_STAT_RB_FULL_FREE,	   /* free reserve failed: went to overflow map */
+	DRIP_STAT_FREE_LOST,	   /* overflow map full too: free lost */
+	DRIP_STAT_RB_FULL_PROC,	   /* fork/exec/exit event lost */
+	DRIP_STAT_NEST_FULL,	   /* more than DRIP_MAX_NEST pending calls */
+	DRIP_STAT_STACK_ERR,	   /* bpf_get_stack() < 0 */
+	DRIP_STAT_NO_TASK_STORAGE, /* task storage unavailable: call lost */
+	DRIP_STAT_STALE_PENDING,   /* entry without return (longjmp, attach race) */
+	DRIP_STAT_MEMPTR_READ,	   /* posix_memalign *memptr unreadable */
+	DRIP_STAT_TARGETS_FULL,	   /* a new child could not join the targets map */
+	DRIP_STAT__COUNT
+};
+
+/* Read-only knobs set before load. */
+struct drip_config {
+	__u32 follow_children;
+	__u32 trace_mmap;
+	__u32 capture_stacks;
+	__u32 wakeup_bytes; /* force a wake-up when this much data waits */
+};
+
+#endif /* DRIP_EVENTS_H */

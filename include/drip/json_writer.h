@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Streaming JSON writer: owns commas and nesting, escapes every string so the
+ * output is valid UTF-8 JSON whatever bytes the target gave us (control bytes
+ * as \u00XX, invalid UTF-8 as \ufffd).
+ */
+#ifndef DRIP_JSON_WRITER_H
+#define DRIP_JSON_WRITER_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stddef.h>
+
+struct json_writer;
+
+struct json_writer *json_writer__new(FILE *f, int indent); /* indent 0: compact */
+/* returns 0, or -EIO when a write failed (sticky) */
+int json_writer__free(struct json_writer *w);
+
+void json__obj_start(struct json_writer *w);
+void json__obj_end(struct json_writer *w);
+void json__arr_start(struct json_writer *w);
+void json__arr_end(struct json_writer *w);
+void json__key(struct json_writer *w, const char *key);
+void json__str(struct json_writer *w, const char *s);		 /* NULL -> null */
+void json__strn(struct json_writer *w, const char *s, size_t len); /* arbitrary bytes */
+void json__u64(struct json_writer *w, uint64_t v);
+void json__i64(struct json_writer *w, int64_t v);
+void json__double(struct json_writer *w, double v); /* non-finite -> null */
+void json__bool(struct json_writer *w, int v);
+void json__null(struct json_writer *w);
+
+/* Write s (len bytes) as a JSON string body, without quotes. */
+void json_escape(FILE *f, const char *s, size_t len);
+
+#endif /* DRIP_JSON_WRITER_H */

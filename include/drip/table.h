@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Outstanding blocks keyed by (proc, addr), and per-(proc, stack) totals kept
+ * up to date on every event, so a report never rescans history.  `proc` is
+ * the collector's index of one process image (a reused PID or an exec gets a
+ * new index), `stack` an index into the stack store.  Budget: <= 100 bytes of
+ * RSS per outstanding block.
+ */
+#ifndef DRIP_TABLE_H
+#define DRIP_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct table;
+
+struct site_stats {
+	uint64_t allocs;	     /* allocations seen from this (proc, stack) */
+	uint64_t frees;		     /* of those, released */
+	uint64_t outstanding_bytes;
+	uint64_t outstanding_allocs;
+};
+
+struct table *table__new(size_t expect); /* NULL with errno = ENOMEM */
+void table__free(struct table *t);
+
+/*
+ * Record a block.  If (proc, addr) is already outstanding, a release was lost
+ * (e.g. a dropped event): the old block is released first and 1 is returned;
+ * otherwise 0.  -ENOMEM on allocation failure (nothing changed).
+ */
+int table__on_alloc(struct table *t, uint32_t proc, uint64_t addr, uint64_t size,
+		    uint32_t stack, uint64_t ts);
+/*
+ * Release a block.  -ENOENT when (proc, addr) is not outstanding (allocated
+ * before attach: an unknown free).  With ts_limit != 0 only a block allocated
+ * before ts_limit is released (late frees drained from the overflow map).
+ */
+int table__on_free(struct table *t, uint32_t proc, uint64_t addr, uint64_t ts_limit);
+/* Drop every block of proc (its image was replaced by exec). Returns blocks dropped. */
+size_t table__drop_proc(struct table *t, uint32_t proc);
+
+size_t table__nr_blocks(const struct table *t);
+size_t table__nr_sites(const struct table *t);
+
+/* Stats of one (proc, stack), or NULL when never seen. */
+const struct site_stats *table__site(const struct table *t, uint32_t proc, uint32_t stack);
+
+/* Visit every (proc, stack) site; stop early when cb returns non-zero (returned). */
+typedef int (*table_site_cb)(uint32_t proc, uint32_t stack, const struct site_stats *st,
+			     void *ctx);
+int table__for_each_site(const struct table *t, table_site_cb cb, void *ctx);
+
+/* Visit every outstanding block (for ages); same early-stop rule. */
+typedef int (*table_block_cb)(uint32_t proc, uint64_t addr, uint64_t size, uint32_t stack,
+			      uint64_t ts, void *ctx);
+int table__for_each_block(const struct table *t, table_block_cb cb, void *ctx);
+
+#endif /* DRIP_TABLE_H */
