@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#define DRIP_MIN_KERNEL "5.15"
+#define DRIP_MIN_KERNEL "5.17" /* bpf_loop; ring buffer, task storage come earlier */
 
 /*
  * Probe every kernel feature and permission drip uses and print one line per
