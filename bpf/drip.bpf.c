@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * drip's kernel half: allocator uprobes pair entry with return in task
+ * storage, capture the caller's stack, and emit events; sched tracepoints
+ * keep the set of traced processes (children join in-kernel) and report
+ * fork/exec/exit; syscall tracepoints catch anonymous mmap/munmap made by
+ * the program itself.  BPF only filters, pairs, captures and emits.
+ *
+ * The uprobe programs are attached once, to a perf event of each uprobe
+ * trace event opened on drip's holder task; they run for every perf event of
+ * that trace event, i.e. for exactly the threads drip opened events on (and
+ * their inheritors).  So they need no PID filter.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "drip/events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile struct drip_config cfg = {};
+
+struct pending {
+	__u64 a0, a1, a2;
+	__u64 sp; /* user sp at entry: where the return address sits */
+	__u32 fn;
+	__u32 pad;
+};
+
+/* Per-thread state.  Task storage, not per-CPU: uprobe programs can be preempted. */
+struct thread_state {
+	__u32 depth;
+	__u32 mmap_pending;
+	__u64 mmap_len;
+	__u64 mmap_flags;
+	struct pending p[DRIP_MAX_NEST];
+	struct drip_ev_stack stk; /* scratch for bpf_get_stack */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24); /* resized by user space */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+/* tgid -> 1 for every traced process; children join at fork */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} targets SEC(".maps");
+
+/* stack hashes already sent to user space */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} sent_stacks SEC(".maps");
+
+/* frees that found the ring buffer full: user space drains them (value: ts) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct drip_free_key);
+	__type(value, __u64);
+} free_overflow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DRIP_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* Batch wake-ups: the consumer also polls on a timer. */
+static __always_inline __u64 wakeup_flag(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline struct thread_state *thread_state(void)
+{
+	struct thread_state *ts;
+
+	ts = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts)
+		stat_inc(DRIP_STAT_NO_TASK_STORAGE);
+	return ts;
+}
+
+/*
+ * Pending calls whose frame lies at or below sp have returned without our
+ * return probe firing (longjmp, attach/detach mid-call): forget them, or the
+ * thread would look "inside the allocator" forever.
+ */
+static __always_inline void drop_stale(struct thread_state *ts, __u64 sp)
+{
+	for (int i = 0; i < DRIP_MAX_NEST; i++) {
+		__u32 d = ts->depth;
+
+		if (!d || d > DRIP_MAX_NEST)
+			break;
+		if (ts->p[(d - 1) & (DRIP_MAX_NEST - 1)].sp > sp)
+			break;
+		ts->depth = d - 1;
+		stat_inc(DRIP_STAT_STALE_PENDING);
+	}
+}
+
+static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)
+{
+	struct thread_state *ts = thread_state();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct pending *p;
+	__u32 d;
+
+	if (!ts)
+		return 0;
+	drop_stale(ts, sp);
+	d = ts->depth;
+	if (d >= DRIP_MAX_NEST) {
+		stat_inc(DRIP_STAT_NEST_FULL);
+		return 0;
+	}
+	p = &ts->p[d & (DRIP_MAX_NEST - 1)];
+	p->a0 = PT_REGS_PARM1(ctx);
+	p->a1 = PT_REGS_PARM2(ctx);
+	p->a2 = PT_REGS_PARM3(ctx);
+	p->sp = sp;
+	p->fn = fn;
+	ts->depth = d + 1;
+	return 0;
+}
+
+static __always_inline __u64 hash_stack(const __u64 *ips, __u32 nr)
+{
+	__u64 h = 0xcbf29ce484222325ULL ^ nr;
+
+	for (__u32 i = 0; i < DRIP_MAX_FRAMES; i++) {
+		if (i >= nr)
+			break;
+		h = (h ^ ips[i]) * 0x100000001b3ULL;
+		h ^= h >> 31;
+	}
+	return h ? h : 1;
+}
+
+/*
+ * Capture the user stack into scratch, send it once, return its hash.
+ * Called at the return probe: regs->ip is the return address, so frames[0]
+ * is the allocator's caller, exactly once, whatever the probed instruction.
+ */
+static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, __u32 tgid,
+					   __u64 now)
+{
+	struct drip_ev_stack *stk = &ts->stk;
+	long n;
+	__u32 nr;
+	__u64 h;
+
+	if (!cfg.capture_stacks)
+		return 0;
+	n = bpf_get_stack(ctx, stk->ips, sizeof(stk->ips), BPF_F_USER_STACK);
+	if (n <= 0) {
+		stat_inc(DRIP_STAT_STACK_ERR);
+		return 0;
+	}
+	nr = (__u32)n / 8;
+	if (nr > DRIP_MAX_FRAMES)
+		nr = DRIP_MAX_FRAMES;
+	h = hash_stack(stk->ips, nr);
+	if (bpf_map_lookup_elem(&sent_stacks, &h))
+		return h;
+	stk->hdr.type = DRIP_EV_STACK;
+	stk->hdr.tgid = tgid;
+	stk->hdr.ts = now;
+	stk->hash = h;
+	stk->nr = nr;
+	stk->flags = nr == DRIP_MAX_FRAMES ? DRIP_STACK_TRUNCATED : 0;
+	if (bpf_ringbuf_output(&events, stk,
+			       offsetof(struct drip_ev_stack, ips) + (nr & 127) * sizeof(__u64),
+			       wakeup_flag())) {
+		stat_inc(DRIP_STAT_RB_FULL_STACK);
+		return 0;
+	}
+	/* marked sent only once its record is in the ring */
+	__u32 one = 1;
+	bpf_map_update_elem(&sent_stacks, &h, &one, BPF_ANY);
+	return h;
+}
+
+static __always_inline void emit_alloc(void *ctx, struct thread_state *ts, __u32 fn, __u64 addr,
+				       __u64 nmemb, __u64 size, __u64 old)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct drip_ev_alloc *ev;
+	__u64 h;
+
+	h = capture_stack(ctx, ts, id >> 32, now);
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(DRIP_STAT_RB_FULL_ALLOC);
+		return;
+	}
+	ev->hdr.type = DRIP_EV_ALLOC;
+	ev->hdr.tgid = id >> 32;
+	ev->hdr.ts = now;
+	ev->addr = addr;
+	ev->size = size;
+	ev->nmemb = nmemb;
+	ev->old_addr = old;
+	ev->stack_hash = h;
+	ev->tid = (__u32)id;
+	ev->fn = fn;
+	bpf_ringbuf_submit(ev, wakeup_flag());
+}
+
+/* A free must not be lost (it would invent a leak): overflow map when the ring is full. */
+static __always_inline void emit_free(__u32 fn, __u64 addr, __u64 len)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct drip_ev_free *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		struct drip_free_key k = { .tgid = id >> 32, .addr = addr };
+
+		stat_inc(DRIP_STAT_RB_FULL_FREE);
+		if (bpf_map_update_elem(&free_overflow, &k, &now, BPF_ANY))
+			stat_inc(DRIP_STAT_FREE_LOST);
+		return;
+	}
+	ev->hdr.type = DRIP_EV_FREE;
+	ev->hdr.tgid = id >> 32;
+	ev->hdr.ts = now;
+	ev->addr = addr;
+	ev->len = len;
+	ev->tid = (__u32)id;
+	ev->fn = fn;
+	bpf_ringbuf_submit(ev, wakeup_flag());
+}
+
+static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
+{
+	struct thread_state *ts = thread_state();
+	__u64 ret = PT_REGS_RC(ctx);
+	/* after `ret`, sp is one word above where it was at entry */
+	__u64 entry_sp = PT_REGS_SP(ctx) - 8;
+	struct pending p;
+	__u32 d;
+
+	if (!ts)
+		return 0;
+	/* nested calls that missed their return sit deeper than ours: drop them */
+	for (int i = 0; i < DRIP_MAX_NEST; i++) {
+		d = ts->depth;
+		if (!d || d > DRIP_MAX_NEST)
+			return 0; /* entry not seen (attached mid-call) */
+		if (ts->p[(d - 1) & (DRIP_MAX_NEST - 1)].sp >= entry_sp)
+			break;
+		ts->depth = d - 1;
+		stat_inc(DRIP_STAT_STALE_PENDING);
+	}
+	d = ts->depth;
+	if (!d || d > DRIP_MAX_NEST)
+		return 0;
+	p = ts->p[(d - 1) & (DRIP_MAX_NEST - 1)];
+	if (p.sp != entry_sp || p.fn != fn)
+		return 0; /* not our entry: leave the stack as it is */
+	ts->depth = d - 1;
+	if (d - 1)
+		return 0; /* inside another allocator call: only the outermost counts */
+
+	switch (fn) {
+	case DRIP_FN_MALLOC:
+	case DRIP_FN_VALLOC:
+	case DRIP_FN_PVALLOC:
+		if (ret)
+			emit_alloc(ctx, ts, fn, ret, 1, p.a0, 0);
+		break;
+	case DRIP_FN_CALLOC:
+		if (ret)
+			emit_alloc(ctx, ts, fn, ret, p.a0, p.a1, 0);
+		break;
+	case DRIP_FN_ALIGNED_ALLOC:
+	case DRIP_FN_MEMALIGN:
+		if (ret)
+			emit_alloc(ctx, ts, fn, ret, 1, p.a1, 0);
+		break;
+	case DRIP_FN_REALLOC:
+		if (ret)
+			emit_alloc(ctx, ts, fn, ret, 1, p.a1, p.a0);
+		else if (!p.a1 && p.a0)
+			emit_free(fn, p.a0, 0); /* realloc(p, 0) frees and returns NULL */
+		break;
+	case DRIP_FN_REALLOCARRAY:
+		if (ret)
+			emit_alloc(ctx, ts, fn, ret, p.a1, p.a2, p.a0);
+		else if ((!p.a1 || !p.a2) && p.a0)
+			emit_free(fn, p.a0, 0);
+		break;
+	case DRIP_FN_POSIX_MEMALIGN: {
+		__u64 addr = 0;
+
+		if (ret) /* an error number: nothing allocated */
+			break;
+		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)p.a0)) {
+			stat_inc(DRIP_STAT_MEMPTR_READ);
+			break;
+		}
+		if (addr)
+			emit_alloc(ctx, ts, fn, addr, 1, p.a2, 0);
+		break;
+	}
+	}
+	return 0;
+}
+
+#define ALLOC_PROBES(name, FN)                         \
+	SEC("uprobe")                                  \
+	int name##_entry(struct pt_regs *ctx)          \
+	{                                              \
+		return on_entry(ctx, FN);              \
+	}                                              \
+	SEC("uretprobe")                               \
+	int name##_return(struct pt_regs *ctx)         \
+	{                                              \
+		return on_return(ctx, FN);             \
+	}
+
+ALLOC_PROBES(malloc, DRIP_FN_MALLOC)
+ALLOC_PROBES(calloc, DRIP_FN_CALLOC)
+ALLOC_PROBES(realloc, DRIP_FN_REALLOC)
+ALLOC_PROBES(reallocarray, DRIP_FN_REALLOCARRAY)
+ALLOC_PROBES(posix_memalign, DRIP_FN_POSIX_MEMALIGN)
+ALLOC_PROBES(aligned_alloc, DRIP_FN_ALIGNED_ALLOC)
+ALLOC_PROBES(memalign, DRIP_FN_MEMALIGN)
+ALLOC_PROBES(valloc, DRIP_FN_VALLOC)
+ALLOC_PROBES(pvalloc, DRIP_FN_PVALLOC)
+
+SEC("uprobe")
+int free_entry(struct pt_regs *ctx)
+{
+	struct thread_state *ts = thread_state();
+	__u64 addr = PT_REGS_PARM1(ctx);
+
+	if (!ts)
+		return 0;
+	drop_stale(ts, PT_REGS_SP(ctx));
+	if (ts->depth || !addr)
+		return 0; /* inside realloc & co: their return probe accounts */
+	emit_free(DRIP_FN_FREE, addr, 0);
+	return 0;
+}
+
+/* ---- process lifecycle ---- */
+
+static __always_inline __u32 task_nspid(struct task_struct *t)
+{
+	struct pid *pid = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 31]);
+	return up.nr;
+}
+
+static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 ppid)
+{
+	struct drip_ev_proc *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(DRIP_STAT_RB_FULL_PROC);
+		return;
+	}
+	ev->hdr.type = type;
+	ev->hdr.tgid = BPF_CORE_READ(t, tgid);
+	ev->hdr.ts = bpf_ktime_get_ns();
+	ev->ppid = ppid;
+	ev->nspid = task_nspid(t);
+	ev->start_time = BPF_CORE_READ(t, group_leader, start_time);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+
+	if (ctgid == ptgid || !cfg.follow_children)
+		return 0; /* a new thread: the process is already known */
+	if (!bpf_map_lookup_elem(&targets, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
+		stat_inc(DRIP_STAT_TARGETS_FULL);
+	emit_proc(DRIP_EV_FORK, child, ptgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+
+	if (bpf_map_lookup_elem(&targets, &tgid))
+		emit_proc(DRIP_EV_EXEC, p, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid;
+
+	if (!group_dead || !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	emit_proc(DRIP_EV_EXIT, p, 0);
+	bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}
+
+/* ---- anonymous memory the program maps itself ---- */
+
+#define MAP_SHARED_    0x01
+#define MAP_FIXED_     0x10
+#define MAP_ANONYMOUS_ 0x20
+#define MAP_STACK_     0x20000
+
+struct mmap_enter_args {
+	__u64 common;
+	__s64 nr;
+	__u64 addr, len, prot, flags, fd, off;
+};
+
+struct sys_exit_args {
+	__u64 common;
+	__s64 nr;
+	__s64 ret;
+};
+
+static __always_inline struct thread_state *traced_thread(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!cfg.trace_mmap || !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	return thread_state();
+}
+
+/*
+ * Thread stacks (MAP_STACK) and fixed mappings (the loader placing .bss) are
+ * the runtime's, not the program's; mappings made inside an allocator call
+ * are the allocator's and already counted through it.
+ */
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int on_mmap_enter(struct mmap_enter_args *args)
+{
+	struct thread_state *ts;
+
+	if (!(args->flags & MAP_ANONYMOUS_) || (args->flags & (MAP_FIXED_ | MAP_STACK_)))
+		return 0;
+	ts = traced_thread();
+	if (!ts || ts->depth)
+		return 0;
+	ts->mmap_pending = 1;
+	ts->mmap_len = args->len;
+	ts->mmap_flags = args->flags;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int on_mmap_exit(struct sys_exit_args *args)
+{
+	struct thread_state *ts = traced_thread();
+
+	if (!ts || !ts->mmap_pending)
+		return 0;
+	ts->mmap_pending = 0;
+	if (args->ret < 0 && args->ret > -4096)
+		return 0;
+	emit_alloc(args, ts, DRIP_FN_MMAP, (__u64)args->ret, 1, ts->mmap_len, 0);
+	return 0;
+}
+
+struct munmap_enter_args {
+	__u64 common;
+	__s64 nr;
+	__u64 addr, len;
+};
+
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int on_munmap_enter(struct munmap_enter_args *args)
+{
+	struct thread_state *ts = traced_thread();
+
+	if (!ts || ts->depth)
+		return 0;
+	emit_free(DRIP_FN_MUNMAP, args->addr, args->len);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Allocator probes and the threads they watch.  Probes are tracefs uprobe
+ * events (one set per distinct allocator file); each BPF program hangs on a
+ * perf event opened on the holder task; every thread of every target gets a
+ * program-less, inherited perf event per probe, which is what makes the
+ * kernel install breakpoints in that process and its future children only.
+ */
+#ifndef DRIP_ATTACH_H
+#define DRIP_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct attach;
+struct session;
+
+int attach__new(struct session *s, bool inherit, struct attach **out);
+/* Close every event, remove our probe definitions, stop the holder. */
+void attach__free(struct attach *a);
+
+/*
+ * Probe the allocators a process binds: every executable file it maps that
+ * defines malloc (libc, a static executable).  Files already probed are
+ * skipped.  Returns the number of allocator files now probed (> 0), or
+ * -ENOENT when the process maps none, -ESRCH when it is gone.
+ */
+int attach__allocators_of(struct attach *a, pid_t pid);
+/* Probe the allocators in the file at path (e.g. a static executable). */
+int attach__allocator_file(struct attach *a, const char *path);
+
+/*
+ * Watch every thread of pid; rescan until no new thread appears.  Returns
+ * threads newly watched (>= 0) or -ESRCH when the process is gone.
+ */
+int attach__process(struct attach *a, pid_t pid);
+
+size_t attach__nr_threads(const struct attach *a);
+size_t attach__nr_files(const struct attach *a);
+
+#endif /* DRIP_ATTACH_H */

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "drip/attach.h"
+#include "drip/elf.h"
+#include "drip/holder.h"
+#include "drip/log.h"
+#include "drip/procmaps.h"
+#include "drip/session.h"
+#include "drip/tracefs.h"
+#include "drip.skel.h"
+
+#define MAX_FILES 16
+
+struct probe_def {
+	const char *sym;
+	size_t entry, ret; /* offsetof(struct drip_bpf, progs.X) */
+};
+
+#define PROG(name) offsetof(struct drip_bpf, progs.name)
+#define NO_PROG	   ((size_t)-1)
+
+/* aligned_alloc and memalign share one entry point in glibc: probed once, as memalign */
+static const struct probe_def probe_defs[] = {
+	{ "malloc", PROG(malloc_entry), PROG(malloc_return) },
+	{ "calloc", PROG(calloc_entry), PROG(calloc_return) },
+	{ "realloc", PROG(realloc_entry), PROG(realloc_return) },
+	{ "reallocarray", PROG(reallocarray_entry), PROG(reallocarray_return) },
+	{ "free", PROG(free_entry), NO_PROG },
+	{ "posix_memalign", PROG(posix_memalign_entry), PROG(posix_memalign_return) },
+	{ "memalign", PROG(memalign_entry), PROG(memalign_return) },
+	{ "aligned_alloc", PROG(aligned_alloc_entry), PROG(aligned_alloc_return) },
+	{ "valloc", PROG(valloc_entry), PROG(valloc_return) },
+	{ "pvalloc", PROG(pvalloc_entry), PROG(pvalloc_return) },
+};
+
+#define MAX_EVENTS (MAX_FILES * 2 * sizeof(probe_defs) / sizeof(probe_defs[0]))
+
+struct probe_event {
+	char name[48];
+	int id;
+	int holder_fd;
+	struct bpf_link *link;
+};
+
+struct alloc_file {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct attach {
+	struct session *s;
+	bool inherit;
+	pid_t holder;
+	struct alloc_file files[MAX_FILES];
+	size_t nr_files;
+	struct probe_event events[MAX_EVENTS];
+	size_t nr_events;
+	/* watched threads, each with one fd per event */
+	pid_t *tids;
+	size_t nr_tids, cap_tids;
+	int *fds; /* nr_tids * MAX_EVENTS slots, -1 when unused */
+};
+
+static int perf_open(int id, pid_t tid, bool inherit)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = id,
+		.sample_period = 1,
+		.inherit = inherit,
+	};
+	int fd;
+
+	fd = syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return;
+	r.rlim_cur = r.rlim_max;
+	if (r.rlim_max < 1 << 20) {
+		struct rlimit want = { 1 << 20, 1 << 20 };
+
+		if (!setrlimit(RLIMIT_NOFILE, &want))
+			return;
+	}
+	setrlimit(RLIMIT_NOFILE, &r);
+}
+
+int attach__new(struct session *s, bool inherit, struct attach **out)
+{
+	struct attach *a;
+	int err;
+
+	err = tracefs__init();
+	if (err) {
+		pr_err("cannot use tracefs uprobe_events: %s", strerror(-err));
+		pr_hint("mount it with 'mount -t tracefs nodev /sys/kernel/tracing'; the kernel needs CONFIG_UPROBE_EVENTS");
+		return err;
+	}
+	tracefs__clean_stale();
+	raise_nofile();
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->s = s;
+	a->inherit = inherit;
+	a->holder = holder__start();
+	if (a->holder < 0) {
+		err = a->holder;
+		pr_err("cannot start the holder task: %s", strerror(-err));
+		free(a);
+		return err;
+	}
+	*out = a;
+	return 0;
+}
+
+static void close_thread_fds(struct attach *a)
+{
+	for (size_t i = 0; i < a->nr_tids * MAX_EVENTS; i++)
+		if (a->fds[i] >= 0)
+			close(a->fds[i]);
+	free(a->fds);
+	free(a->tids);
+	a->fds = NULL;
+	a->tids = NULL;
+	a->nr_tids = a->cap_tids = 0;
+}
+
+void attach__free(struct attach *a)
+{
+	if (!a)
+		return;
+	/* targets first: from here on they run untraced */
+	close_thread_fds(a);
+	for (size_t i = 0; i < a->nr_events; i++) {
+		bpf_link__destroy(a->events[i].link);
+		if (a->events[i].holder_fd >= 0)
+			close(a->events[i].holder_fd);
+	}
+	holder__stop(a->holder);
+	for (size_t i = 0; i < a->nr_events; i++) {
+		int err = tracefs__probe_del(a->events[i].name);
+
+		if (err)
+			pr_debug("cannot remove probe '%s': %s", a->events[i].name, strerror(-err));
+	}
+	free(a);
+}
+
+static int thread_open_event(struct attach *a, size_t t, size_t e)
+{
+	int fd = perf_open(a->events[e].id, a->tids[t], a->inherit);
+
+	if (fd < 0)
+		return fd;
+	a->fds[t * MAX_EVENTS + e] = fd;
+	return 0;
+}
+
+/* Define one probe event, hang its BPF program on the holder. */
+static int add_event(struct attach *a, const char *path, uint64_t off, size_t prog_off,
+		     const char *sym, bool ret)
+{
+	struct probe_event *ev = &a->events[a->nr_events];
+	struct bpf_program *prog = *(struct bpf_program **)((char *)session__skel(a->s) + prog_off);
+	int err;
+
+	if (a->nr_events >= MAX_EVENTS)
+		return -E2BIG;
+	snprintf(ev->name, sizeof(ev->name), "%s_%zu%s", sym, a->nr_files, ret ? "_ret" : "");
+	ev->holder_fd = -1;
+	err = tracefs__probe_add(ev->name, path, off, ret);
+	if (err) {
+		pr_err("cannot define probe %s at %s:0x%" PRIx64 ": %s", ev->name, path, off,
+		       strerror(-err));
+		return err;
+	}
+	a->nr_events++;
+	ev->id = tracefs__event_id(tracefs__group(), ev->name);
+	if (ev->id < 0)
+		return ev->id;
+	ev->holder_fd = perf_open(ev->id, a->holder, false);
+	if (ev->holder_fd < 0) {
+		pr_err("cannot open perf event for %s: %s", ev->name, strerror(-ev->holder_fd));
+		return ev->holder_fd;
+	}
+	ev->link = bpf_program__attach_perf_event(prog, ev->holder_fd);
+	if (!ev->link) {
+		err = -errno;
+		pr_err("cannot attach BPF program to %s: %s", ev->name, strerror(-err));
+		return err;
+	}
+	/* threads already watched must see the new probe too */
+	for (size_t t = 0; t < a->nr_tids; t++)
+		thread_open_event(a, t, a->nr_events - 1);
+	return 0;
+}
+
+static int probe_file(struct attach *a, const char *path, const struct stat *st)
+{
+	uint64_t offs[sizeof(probe_defs) / sizeof(probe_defs[0])];
+	struct elf_file *elf = NULL;
+	uint64_t malloc_off;
+	int err, n = 0;
+
+	err = elf_file__open(path, &elf);
+	if (err)
+		return err;
+	if (elf_file__func_offset(elf, "malloc", &malloc_off) ||
+	    elf_file__func_offset(elf, "free", &offs[0])) {
+		err = -ENOENT; /* not an allocator */
+		goto out;
+	}
+	if (a->nr_files >= MAX_FILES) {
+		err = -E2BIG;
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(probe_defs) / sizeof(probe_defs[0]); i++) {
+		const struct probe_def *d = &probe_defs[i];
+		bool dup = false;
+
+		if (elf_file__func_offset(elf, d->sym, &offs[i])) {
+			offs[i] = 0;
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			dup |= offs[j] == offs[i];
+		if (dup)
+			continue; /* an alias (aligned_alloc = memalign): one probe per offset */
+		err = add_event(a, path, offs[i], d->entry, d->sym, false);
+		if (!err && d->ret != NO_PROG)
+			err = add_event(a, path, offs[i], d->ret, d->sym, true);
+		if (err)
+			goto out;
+		n++;
+	}
+	a->files[a->nr_files].dev = st->st_dev;
+	a->files[a->nr_files].ino = st->st_ino;
+	a->nr_files++;
+	pr_info("probing %d allocator functions in %s", n, path);
+out:
+	elf_file__close(elf);
+	return err;
+}
+
+static bool file_known(const struct attach *a, const struct stat *st)
+{
+	for (size_t i = 0; i < a->nr_files; i++)
+		if (a->files[i].dev == st->st_dev && a->files[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+int attach__allocator_file(struct attach *a, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (file_known(a, &st))
+		return 0;
+	return probe_file(a, path, &st);
+}
+
+int attach__allocators_of(struct attach *a, pid_t pid)
+{
+	struct procmaps *maps = NULL;
+	int err;
+
+	err = procmaps__read(pid, &maps);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	for (size_t i = 0; i < maps->nr; i++) {
+		const struct vma *v = &maps->vmas[i];
+		char path[96];
+		struct stat st;
+
+		if (!v->exec || !v->path[0] || v->path[0] == '[')
+			continue;
+		/* map_files reaches deleted, replaced and other-namespace files alike */
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
+			 v->start, v->end);
+		if (stat(path, &st) || file_known(a, &st))
+			continue;
+		err = probe_file(a, path, &st);
+		if (err && err != -ENOENT && err != -ENOEXEC)
+			pr_warn("cannot probe allocator in '%s': %s", v->path, strerror(-err));
+	}
+	procmaps__free(maps);
+	return a->nr_files ? (int)a->nr_files : -ENOENT;
+}
+
+static bool tid_known(const struct attach *a, pid_t tid)
+{
+	for (size_t i = 0; i < a->nr_tids; i++)
+		if (a->tids[i] == tid)
+			return true;
+	return false;
+}
+
+static int watch_thread(struct attach *a, pid_t tid)
+{
+	size_t t = a->nr_tids;
+	int err = 0;
+
+	if (t == a->cap_tids) {
+		size_t cap = a->cap_tids ? 2 * a->cap_tids : 64;
+		pid_t *tids = realloc(a->tids, cap * sizeof(*tids));
+		int *fds;
+
+		if (!tids)
+			return -ENOMEM;
+		a->tids = tids;
+		fds = realloc(a->fds, cap * MAX_EVENTS * sizeof(*fds));
+		if (!fds)
+			return -ENOMEM;
+		a->fds = fds;
+		a->cap_tids = cap;
+	}
+	for (size_t e = 0; e < MAX_EVENTS; e++)
+		a->fds[t * MAX_EVENTS + e] = -1;
+	a->tids[t] = tid;
+	a->nr_tids++;
+	for (size_t e = 0; e < a->nr_events && !err; e++)
+		err = thread_open_event(a, t, e);
+	return err;
+}
+
+int attach__process(struct attach *a, pid_t pid)
+{
+	int added = 0, found;
+	char path[64];
+
+	/* a thread created before its creator was watched inherits nothing: rescan */
+	do {
+		struct dirent *de;
+		DIR *d;
+
+		found = 0;
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		d = opendir(path);
+		if (!d)
+			return added ? added : -ESRCH;
+		while ((de = readdir(d))) {
+			pid_t tid = atoi(de->d_name);
+			int err;
+
+			if (tid <= 0 || tid_known(a, tid))
+				continue;
+			err = watch_thread(a, tid);
+			if (err == -ESRCH)
+				continue; /* the thread exited meanwhile */
+			if (err) {
+				closedir(d);
+				pr_err("cannot watch thread %d of %d: %s", tid, pid, strerror(-err));
+				if (err == -EMFILE)
+					pr_hint("raise the open-file limit (ulimit -n)");
+				return err;
+			}
+			found++;
+		}
+		closedir(d);
+		added += found;
+	} while (found);
+	return added;
+}
+
+size_t attach__nr_threads(const struct attach *a)
+{
+	return a->nr_tids;
+}
+
+size_t attach__nr_files(const struct attach *a)
+{
+	return a->nr_files;
+}
