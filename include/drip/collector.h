@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The collector turns ring-buffer events into state: processes (one entry per
+ * process image: a reused PID or an exec starts a new one), stacks, the
+ * outstanding-block table, and frames resolved while the process lives.  It
+ * builds report snapshots.  Plain C: tests feed it synthetic events.
+ */
+#ifndef DRIP_COLLECTOR_H
+#define DRIP_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/types.h>
+#include "drip/events.h"
+#include "drip/report.h"
+
+struct collector;
+
+struct collector_counts {
+	uint64_t allocs, frees, unknown_frees;
+	uint64_t implied_frees;	 /* alloc at an outstanding address: a release was lost */
+	uint64_t unknown_stacks; /* alloc whose stack never arrived */
+	uint64_t bad_records;	 /* malformed ring-buffer records */
+	uint64_t exec_released;	 /* blocks released because their image was replaced */
+	uint64_t late_frees;	 /* frees drained from the overflow map */
+};
+
+struct collector *collector__new(void);
+void collector__free(struct collector *c);
+
+/* One ring-buffer record. Returns its type (> 0), or -EBADMSG. */
+int collector__on_event(struct collector *c, const void *data, size_t size);
+void collector__on_late_free(struct collector *c, uint32_t tgid, uint64_t addr, uint64_t ts);
+/* A process found at attach time (not through a fork event). 0 or -errno. */
+int collector__add_process(struct collector *c, pid_t pid);
+/* Is pid a live traced process? */
+bool collector__live(const struct collector *c, pid_t pid);
+size_t collector__nr_live(const struct collector *c);
+/* Mark live processes that are gone (an exit event was lost) as exited. Returns how many. */
+size_t collector__reap_dead(struct collector *c);
+const struct collector_counts *collector__counts(const struct collector *c);
+
+struct snapshot_opts {
+	uint64_t now_ns;     /* CLOCK_MONOTONIC, same clock as events */
+	uint64_t min_age_ns; /* only blocks at least this old */
+	double duration_s;
+	const uint64_t *bpf_drops; /* DRIP_STAT__COUNT counters, may be NULL */
+};
+
+/* Build a report; free it with collector__report_free. */
+int collector__report(struct collector *c, const struct snapshot_opts *o, struct report **out);
+void collector__report_free(struct report *r);
+
+#endif /* DRIP_COLLECTOR_H */

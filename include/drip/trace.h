@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* `drip trace`: attach, collect until the end condition, report. */
+#ifndef DRIP_TRACE_H
+#define DRIP_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum out_format { FMT_TEXT, FMT_JSON };
+
+/* INTERFACE.md exit codes */
+enum drip_exit {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,
+	EXIT_TARGET = 2,
+	EXIT_PRIVILEGE = 3,
+	EXIT_FAILURE_ = 4,
+};
+
+struct trace_opts {
+	pid_t *pids; /* -p */
+	size_t nr_pids;
+	char **argv; /* -- COMMAND ARGS (NULL-terminated) */
+	bool follow_children;
+	double duration_s;  /* 0: until the end */
+	double interval_s;  /* 0: none */
+	double min_age_s;
+	double grace_s;
+	const char *output; /* NULL: stdout */
+	enum out_format format;
+	size_t top;
+	size_t ringbuf_size;
+	bool stacks;
+	bool trace_mmap;
+	bool verbose;
+};
+
+/* Returns an enum drip_exit code. */
+int trace__run(const struct trace_opts *o);
+
+#endif /* DRIP_TRACE_H */

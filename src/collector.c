@@ -1,0 +1,780 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drip/collector.h"
+#include "drip/log.h"
+#include "drip/procmaps.h"
+#include "drip/stacks.h"
+#include "drip/symbolize.h"
+#include "drip/table.h"
+#include "drip/tracefs.h"
+#include "drip/u64map.h"
+
+#define NO_STACK UINT32_MAX /* the allocation's stack never arrived */
+
+struct proc {
+	pid_t pid, ppid;
+	uint32_t nspid;
+	uint64_t start_time;
+	char *comm, *exe;
+	bool exited;
+	bool replaced; /* its image was replaced by exec: not reported */
+	struct procmaps *maps;
+};
+
+/* A frame resolved while its process lived. */
+struct rframe {
+	uint64_t addr;
+	uint64_t file_offset;
+	const char *module;
+	const char *function;
+	const uint8_t *build_id;
+	size_t build_id_len;
+};
+
+struct resolved {
+	uint32_t nr;
+	struct rframe *frames;
+};
+
+struct collector {
+	struct table *table;
+	struct stacks *stacks;
+	struct symbolizer *sym;
+	struct proc *procs;
+	size_t nr_procs, cap_procs;
+	struct u64map live;	/* tgid -> proc index */
+	struct u64map site_res; /* (proc, stack) -> index into res */
+	struct resolved *res;
+	size_t nr_res, cap_res;
+	struct collector_counts n;
+};
+
+static inline uint64_t site_key(uint32_t proc, uint32_t stack)
+{
+	return ((uint64_t)proc << 32 | stack) + 1; /* never 0 */
+}
+
+struct collector *collector__new(void)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->table = table__new(1 << 16);
+	c->stacks = stacks__new();
+	c->sym = symbolizer__new();
+	if (!c->table || !c->stacks || !c->sym) {
+		collector__free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+void collector__free(struct collector *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nr_procs; i++) {
+		free(c->procs[i].comm);
+		free(c->procs[i].exe);
+		procmaps__free(c->procs[i].maps);
+	}
+	for (size_t i = 0; i < c->nr_res; i++)
+		free(c->res[i].frames);
+	free(c->res);
+	free(c->procs);
+	u64map__release(&c->live);
+	u64map__release(&c->site_res);
+	table__free(c->table);
+	stacks__free(c->stacks);
+	symbolizer__free(c->sym);
+	free(c);
+}
+
+static char *read_small(const char *path)
+{
+	char buf[256];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	if (buf[n - 1] == '\n')
+		n--;
+	buf[n] = 0;
+	return strdup(buf);
+}
+
+/* comm, exe and maps, read while the process lives; each may stay unknown */
+static void proc_read_identity(struct proc *p)
+{
+	char path[64], exe[4096];
+	ssize_t n;
+
+	free(p->comm);
+	free(p->exe);
+	snprintf(path, sizeof(path), "/proc/%d/comm", p->pid);
+	p->comm = read_small(path);
+	snprintf(path, sizeof(path), "/proc/%d/exe", p->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	p->exe = NULL;
+	if (n > 0) {
+		exe[n] = 0;
+		p->exe = strdup(exe);
+	}
+	procmaps__free(p->maps);
+	p->maps = NULL;
+	procmaps__read(p->pid, &p->maps);
+}
+
+static int proc_new(struct collector *c, pid_t pid, pid_t ppid, uint64_t start, uint32_t nspid)
+{
+	struct proc *p;
+	uint64_t old;
+
+	if (c->nr_procs == c->cap_procs) {
+		size_t cap = c->cap_procs ? 2 * c->cap_procs : 16;
+		struct proc *np = realloc(c->procs, cap * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		c->procs = np;
+		c->cap_procs = cap;
+	}
+	/* a live entry with this pid is a stale one (missed exit): retire it */
+	if (u64map__get(&c->live, (uint64_t)pid, &old))
+		c->procs[old].exited = true;
+	p = &c->procs[c->nr_procs];
+	*p = (struct proc){ .pid = pid, .ppid = ppid, .start_time = start, .nspid = nspid };
+	if (u64map__set(&c->live, (uint64_t)pid, c->nr_procs))
+		return -ENOMEM;
+	return (int)c->nr_procs++;
+}
+
+/* The live process entry for tgid, created on first sight if needed. */
+static int proc_of(struct collector *c, uint32_t tgid)
+{
+	uint64_t idx;
+	int i;
+
+	if (u64map__get(&c->live, tgid, &idx))
+		return (int)idx;
+	i = proc_new(c, tgid, 0, 0, 0);
+	if (i >= 0)
+		proc_read_identity(&c->procs[i]);
+	return i;
+}
+
+static pid_t read_ppid(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (p && sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = 0;
+	return ppid;
+}
+
+int collector__add_process(struct collector *c, pid_t pid)
+{
+	uint64_t ticks = proc_start_ticks(pid);
+	long hz = sysconf(_SC_CLK_TCK);
+	int i;
+
+	if (!ticks)
+		return -ESRCH;
+	i = proc_new(c, pid, read_ppid(pid), ticks * (1000000000ULL / (hz > 0 ? hz : 100)), 0);
+	if (i < 0)
+		return i;
+	proc_read_identity(&c->procs[i]);
+	return 0;
+}
+
+bool collector__live(const struct collector *c, pid_t pid)
+{
+	uint64_t idx;
+
+	return u64map__get(&c->live, (uint64_t)pid, &idx);
+}
+
+size_t collector__nr_live(const struct collector *c)
+{
+	return c->live.nr;
+}
+
+size_t collector__reap_dead(struct collector *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nr_procs; i++) {
+		struct proc *p = &c->procs[i];
+		uint64_t idx;
+
+		if (p->exited || !u64map__get(&c->live, (uint64_t)p->pid, &idx) || idx != i)
+			continue;
+		if (!kill(p->pid, 0) || errno != ESRCH)
+			continue;
+		p->exited = true;
+		u64map__del(&c->live, (uint64_t)p->pid);
+		n++;
+	}
+	return n;
+}
+
+const struct collector_counts *collector__counts(const struct collector *c)
+{
+	return &c->n;
+}
+
+/*
+ * Resolve a (proc, stack) the first time it is seen, while the process still
+ * lives: addresses mean code only together with the maps of that moment.
+ */
+static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
+{
+	struct proc *p = &c->procs[proc];
+	const uint64_t *ips;
+	struct resolved *r;
+	uint32_t nr, flags;
+	bool reread = false;
+
+	if (stack == NO_STACK || u64map__get(&c->site_res, site_key(proc, stack), &(uint64_t){ 0 }))
+		return;
+	if (c->nr_res == c->cap_res) {
+		size_t cap = c->cap_res ? 2 * c->cap_res : 256;
+		struct resolved *nres = realloc(c->res, cap * sizeof(*nres));
+
+		if (!nres)
+			return;
+		c->res = nres;
+		c->cap_res = cap;
+	}
+	ips = stacks__ips(c->stacks, stack, &nr, &flags);
+	r = &c->res[c->nr_res];
+	r->nr = nr;
+	r->frames = calloc(nr ? nr : 1, sizeof(*r->frames));
+	if (!r->frames)
+		return;
+	for (uint32_t i = 0; i < nr; i++) {
+		struct sym_info si = { 0 };
+
+		/* a frame outside the snapshot: the process mapped something new */
+		if (!reread && !p->exited && (!p->maps || !procmaps__find(p->maps, ips[i]))) {
+			struct procmaps *m = NULL;
+
+			reread = true;
+			if (!procmaps__read(p->pid, &m)) {
+				procmaps__free(p->maps);
+				p->maps = m;
+			}
+		}
+		r->frames[i].addr = ips[i];
+		if (p->maps)
+			symbolizer__resolve(c->sym, p->exited ? 0 : p->pid, p->maps, ips[i], &si);
+		r->frames[i].module = si.module;
+		r->frames[i].function = si.function;
+		r->frames[i].file_offset = si.module ? si.file_offset : ips[i];
+		r->frames[i].build_id = si.build_id;
+		r->frames[i].build_id_len = si.build_id_len;
+	}
+	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
+		free(r->frames);
+		return;
+	}
+	c->nr_res++;
+}
+
+static void release(struct collector *c, int proc, uint64_t addr, bool counted_unknown)
+{
+	if (!table__on_free(c->table, proc, addr, 0))
+		c->n.frees++;
+	else if (counted_unknown)
+		c->n.unknown_frees++;
+}
+
+static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
+{
+	uint32_t stack = NO_STACK;
+	uint64_t size;
+	int64_t s;
+	int proc, err;
+
+	proc = proc_of(c, ev->hdr.tgid);
+	if (proc < 0)
+		return proc;
+	if (ev->old_addr)
+		release(c, proc, ev->old_addr, true); /* realloc moved or resized it */
+	if (__builtin_mul_overflow(ev->size, ev->nmemb, &size))
+		return 0; /* such a call cannot have succeeded */
+	if (ev->stack_hash) {
+		s = stacks__find(c->stacks, ev->stack_hash);
+		if (s >= 0)
+			stack = (uint32_t)s;
+	}
+	if (stack == NO_STACK)
+		c->n.unknown_stacks++;
+	else if (!table__site(c->table, proc, stack))
+		resolve_site(c, proc, stack);
+	err = table__on_alloc(c->table, proc, ev->addr, size, stack, ev->hdr.ts);
+	if (err < 0)
+		return err;
+	if (err == 1) {
+		c->n.implied_frees++;
+		c->n.frees++;
+	}
+	c->n.allocs++;
+	return 0;
+}
+
+static void on_free(struct collector *c, const struct drip_ev_free *ev)
+{
+	uint64_t idx;
+
+	if (!u64map__get(&c->live, ev->hdr.tgid, &idx)) {
+		if (ev->fn != DRIP_FN_MUNMAP)
+			c->n.unknown_frees++;
+		return;
+	}
+	/* munmap of something the program did not map itself is not a free */
+	release(c, (int)idx, ev->addr, ev->fn != DRIP_FN_MUNMAP);
+}
+
+static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
+{
+	uint64_t idx;
+	int i;
+
+	switch (ev->hdr.type) {
+	case DRIP_EV_FORK:
+		i = proc_new(c, ev->hdr.tgid, ev->ppid, ev->start_time, ev->nspid);
+		if (i >= 0)
+			proc_read_identity(&c->procs[i]);
+		break;
+	case DRIP_EV_EXEC:
+		if (u64map__get(&c->live, ev->hdr.tgid, &idx)) {
+			struct proc *old = &c->procs[idx];
+			pid_t ppid = old->ppid;
+			uint64_t start = old->start_time;
+
+			/* the old image's heap is gone with it */
+			c->n.exec_released += table__drop_proc(c->table, idx);
+			old->replaced = true;
+			old->exited = true;
+			u64map__del(&c->live, ev->hdr.tgid);
+			i = proc_new(c, ev->hdr.tgid, ppid, start, ev->nspid);
+		} else {
+			i = proc_new(c, ev->hdr.tgid, 0, ev->start_time, ev->nspid);
+		}
+		if (i >= 0)
+			proc_read_identity(&c->procs[i]);
+		break;
+	case DRIP_EV_EXIT:
+		if (u64map__get(&c->live, ev->hdr.tgid, &idx)) {
+			c->procs[idx].exited = true;
+			if (!c->procs[idx].nspid)
+				c->procs[idx].nspid = ev->nspid;
+			u64map__del(&c->live, ev->hdr.tgid);
+		}
+		break;
+	}
+}
+
+int collector__on_event(struct collector *c, const void *data, size_t size)
+{
+	const struct drip_ev_hdr *h = data;
+
+	if (size < sizeof(*h))
+		goto bad;
+	switch (h->type) {
+	case DRIP_EV_ALLOC:
+		if (size < sizeof(struct drip_ev_alloc))
+			goto bad;
+		on_alloc(c, data);
+		break;
+	case DRIP_EV_FREE:
+		if (size < sizeof(struct drip_ev_free))
+			goto bad;
+		on_free(c, data);
+		break;
+	case DRIP_EV_STACK: {
+		const struct drip_ev_stack *s = data;
+
+		if (size < offsetof(struct drip_ev_stack, ips) || s->nr > DRIP_MAX_FRAMES ||
+		    size < offsetof(struct drip_ev_stack, ips) + s->nr * sizeof(__u64))
+			goto bad;
+		if (stacks__add(c->stacks, s->hash, (const uint64_t *)s->ips, s->nr, s->flags) < 0)
+			return -ENOMEM;
+		break;
+	}
+	case DRIP_EV_FORK:
+	case DRIP_EV_EXEC:
+	case DRIP_EV_EXIT:
+		if (size < sizeof(struct drip_ev_proc))
+			goto bad;
+		on_proc(c, data);
+		break;
+	default:
+		goto bad;
+	}
+	return (int)h->type;
+bad:
+	c->n.bad_records++;
+	return -EBADMSG;
+}
+
+void collector__on_late_free(struct collector *c, uint32_t tgid, uint64_t addr, uint64_t ts)
+{
+	uint64_t idx;
+
+	c->n.late_frees++;
+	if (!u64map__get(&c->live, tgid, &idx)) {
+		/* exited meanwhile: find its last image */
+		for (size_t i = c->nr_procs; i-- > 0;) {
+			if (c->procs[i].pid == (pid_t)tgid && !c->procs[i].replaced) {
+				idx = i;
+				goto found;
+			}
+		}
+		c->n.unknown_frees++;
+		return;
+	}
+found:
+	/* only a block allocated before the free happened: the address may be reused since */
+	if (!table__on_free(c->table, (uint32_t)idx, addr, ts))
+		c->n.frees++;
+	else
+		c->n.unknown_frees++;
+}
+
+/* ---- report snapshot ---- */
+
+struct acc {
+	uint32_t proc, stack;
+	uint64_t bytes, count, oldest_ts;
+};
+
+struct build {
+	struct collector *c;
+	const struct snapshot_opts *o;
+	struct u64map idx; /* site key -> acc index */
+	struct acc *accs;
+	size_t nr, cap;
+	int err;
+};
+
+static int acc_block(uint32_t proc, uint64_t addr, uint64_t size, uint32_t stack, uint64_t ts,
+		     void *ctx)
+{
+	struct build *b = ctx;
+	uint64_t i;
+
+	if (b->o->min_age_ns && (ts > b->o->now_ns || b->o->now_ns - ts < b->o->min_age_ns))
+		return 0;
+	if (!u64map__get(&b->idx, site_key(proc, stack), &i)) {
+		if (b->nr == b->cap) {
+			size_t cap = b->cap ? 2 * b->cap : 256;
+			struct acc *n = realloc(b->accs, cap * sizeof(*n));
+
+			if (!n)
+				return b->err = -ENOMEM;
+			b->accs = n;
+			b->cap = cap;
+		}
+		i = b->nr++;
+		b->accs[i] = (struct acc){ .proc = proc, .stack = stack, .oldest_ts = ts };
+		if (u64map__set(&b->idx, site_key(proc, stack), i))
+			return b->err = -ENOMEM;
+	}
+	b->accs[i].bytes += size;
+	b->accs[i].count++;
+	if (ts < b->accs[i].oldest_ts)
+		b->accs[i].oldest_ts = ts;
+	return 0;
+}
+
+/* stack_id: a hash of (build-id or module path, file offset) per frame, so
+ * the same code path has one id in every process whatever its load address */
+static uint64_t stack_id_of(const struct resolved *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (uint32_t i = 0; r && i < r->nr; i++) {
+		const struct rframe *f = &r->frames[i];
+		const uint8_t *p = f->build_id;
+		size_t n = f->build_id_len;
+
+		if (!p && f->module) {
+			p = (const uint8_t *)f->module;
+			n = strlen(f->module);
+		}
+		for (size_t k = 0; k < n; k++)
+			h = (h ^ p[k]) * 0x100000001b3ULL;
+		for (int k = 0; k < 8; k++)
+			h = (h ^ ((f->file_offset >> (8 * k)) & 0xff)) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct report_stack *x = a, *y = b;
+
+	if (x->outstanding_bytes != y->outstanding_bytes)
+		return x->outstanding_bytes < y->outstanding_bytes ? 1 : -1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return strcmp(x->stack_id, y->stack_id);
+}
+
+static int cmp_merged(const void *a, const void *b)
+{
+	const struct report_merged *x = a, *y = b;
+
+	if (x->outstanding_bytes != y->outstanding_bytes)
+		return x->outstanding_bytes < y->outstanding_bytes ? 1 : -1;
+	return strcmp(x->stack_id, y->stack_id);
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct report_process *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->start_time < y->start_time ? -1 : x->start_time > y->start_time;
+}
+
+/* all report memory in one owner: the report itself is the first member */
+struct owned_report {
+	struct report r;
+	struct report_process *procs;
+	struct report_stack *stacks;
+	struct report_merged *merged;
+	struct report_frame *frames;
+	const char **drop_names;
+	uint64_t *drop_counts;
+};
+
+void collector__report_free(struct report *r)
+{
+	struct owned_report *o = (struct owned_report *)r;
+
+	if (!o)
+		return;
+	free(o->procs);
+	free(o->stacks);
+	free(o->merged);
+	free(o->frames);
+	free(o->drop_names);
+	free(o->drop_counts);
+	free(o);
+}
+
+static void add_drop(struct owned_report *o, const char *name, uint64_t v)
+{
+	if (!v)
+		return;
+	o->drop_names[o->r.nr_drops] = name;
+	o->drop_counts[o->r.nr_drops] = v;
+	o->r.nr_drops++;
+}
+
+int collector__report(struct collector *c, const struct snapshot_opts *so, struct report **out)
+{
+	struct build b = { .c = c, .o = so };
+	struct owned_report *o;
+	size_t nr_frames = 0, fi = 0, *proc_row = NULL;
+	uint64_t bpf_lost = 0;
+	int err = -ENOMEM;
+
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	table__for_each_block(c->table, acc_block, &b);
+	if (b.err)
+		goto out;
+
+	/* processes: every image not replaced by exec */
+	o->procs = calloc(c->nr_procs ? c->nr_procs : 1, sizeof(*o->procs));
+	proc_row = calloc(c->nr_procs ? c->nr_procs : 1, sizeof(*proc_row));
+	if (!o->procs || !proc_row)
+		goto out;
+	for (size_t i = 0; i < c->nr_procs; i++) {
+		const struct proc *p = &c->procs[i];
+		struct report_process *rp;
+
+		proc_row[i] = SIZE_MAX;
+		if (p->replaced)
+			continue;
+		rp = &o->procs[o->r.nr_processes];
+		proc_row[i] = o->r.nr_processes++;
+		rp->pid = p->pid;
+		rp->nspid = p->nspid == (uint32_t)p->pid ? 0 : p->nspid;
+		rp->ppid = p->ppid;
+		rp->start_time = p->start_time;
+		rp->comm = p->comm ? p->comm : "";
+		rp->exe = p->exe;
+		rp->exited = p->exited;
+	}
+
+	for (size_t i = 0; i < b.nr; i++) {
+		uint64_t ri;
+
+		if (b.accs[i].stack != NO_STACK &&
+		    u64map__get(&c->site_res, site_key(b.accs[i].proc, b.accs[i].stack), &ri))
+			nr_frames += c->res[ri].nr;
+	}
+	o->stacks = calloc(b.nr ? b.nr : 1, sizeof(*o->stacks));
+	o->merged = calloc(b.nr ? b.nr : 1, sizeof(*o->merged));
+	o->frames = calloc(nr_frames ? nr_frames : 1, sizeof(*o->frames));
+	if (!o->stacks || !o->merged || !o->frames)
+		goto out;
+
+	for (size_t i = 0; i < b.nr; i++) {
+		const struct acc *a = &b.accs[i];
+		const struct proc *p = &c->procs[a->proc];
+		const struct site_stats *st = table__site(c->table, a->proc, a->stack);
+		struct report_stack *rs = &o->stacks[o->r.nr_stacks++];
+		const struct resolved *r = NULL;
+		uint64_t ri;
+		uint32_t flags = 0;
+
+		if (a->stack != NO_STACK) {
+			stacks__ips(c->stacks, a->stack, &(uint32_t){ 0 }, &flags);
+			if (u64map__get(&c->site_res, site_key(a->proc, a->stack), &ri))
+				r = &c->res[ri];
+		}
+		rs->pid = p->pid;
+		rs->exited = p->exited;
+		rs->truncated = flags & DRIP_STACK_TRUNCATED;
+		snprintf(rs->stack_id, sizeof(rs->stack_id), "%016" PRIx64,
+			 a->stack == NO_STACK ? 0 : stack_id_of(r));
+		rs->outstanding_bytes = a->bytes;
+		rs->outstanding_allocs = a->count;
+		rs->allocs = st ? st->allocs : a->count;
+		rs->frees = st ? st->frees : 0;
+		rs->oldest_age_s = so->now_ns > a->oldest_ts ? (so->now_ns - a->oldest_ts) / 1e9 : 0;
+		rs->frames = &o->frames[fi];
+		for (uint32_t k = 0; r && k < r->nr; k++) {
+			struct report_frame *f = &o->frames[fi++];
+
+			f->kind = FRAME_NATIVE;
+			f->address = r->frames[k].addr;
+			f->module = r->frames[k].module;
+			f->function = r->frames[k].function;
+			rs->nr_frames++;
+		}
+		if (proc_row[a->proc] != SIZE_MAX) {
+			o->procs[proc_row[a->proc]].outstanding_bytes += a->bytes;
+			o->procs[proc_row[a->proc]].outstanding_allocs += a->count;
+		}
+		o->r.totals.outstanding_bytes += a->bytes;
+		o->r.totals.outstanding_allocs += a->count;
+	}
+	qsort(o->stacks, o->r.nr_stacks, sizeof(*o->stacks), cmp_stack);
+	qsort(o->procs, o->r.nr_processes, sizeof(*o->procs), cmp_proc);
+
+	/* merged: one row per stack_id; stacks are sorted by bytes, so the first
+	 * row met for an id is its largest */
+	{
+		struct u64map seen;
+
+		u64map__init(&seen);
+		for (size_t i = 0; i < o->r.nr_stacks; i++) {
+			const struct report_stack *rs = &o->stacks[i];
+			uint64_t id = strtoull(rs->stack_id, NULL, 16), mi;
+			struct report_merged *m;
+
+			if (!u64map__get(&seen, id + 1, &mi)) {
+				mi = o->r.nr_merged++;
+				m = &o->merged[mi];
+				memcpy(m->stack_id, rs->stack_id, sizeof(m->stack_id));
+				m->first_stack = i;
+				m->min_pid_bytes = UINT64_MAX;
+				if (u64map__set(&seen, id + 1, mi)) {
+					u64map__release(&seen);
+					goto out;
+				}
+			}
+			m = &o->merged[mi];
+			m->pids++;
+			m->outstanding_bytes += rs->outstanding_bytes;
+			m->outstanding_allocs += rs->outstanding_allocs;
+			if (rs->outstanding_bytes < m->min_pid_bytes)
+				m->min_pid_bytes = rs->outstanding_bytes;
+			if (rs->outstanding_bytes > m->max_pid_bytes)
+				m->max_pid_bytes = rs->outstanding_bytes;
+		}
+		u64map__release(&seen);
+		/* first_stack indexes stay valid: stacks are not moved again */
+		qsort(o->merged, o->r.nr_merged, sizeof(*o->merged), cmp_merged);
+	}
+
+	o->drop_names = calloc(DRIP_STAT__COUNT + 8, sizeof(*o->drop_names));
+	o->drop_counts = calloc(DRIP_STAT__COUNT + 8, sizeof(*o->drop_counts));
+	if (!o->drop_names || !o->drop_counts)
+		goto out;
+	if (so->bpf_drops) {
+		extern const char *const drip_stat_names[DRIP_STAT__COUNT];
+
+		for (int i = 0; i < DRIP_STAT__COUNT; i++) {
+			add_drop(o, drip_stat_names[i], so->bpf_drops[i]);
+			/* stale entries and late frees are recovered, not lost */
+			if (i != DRIP_STAT_STALE_PENDING && i != DRIP_STAT_RB_FULL_FREE)
+				bpf_lost += so->bpf_drops[i];
+		}
+	}
+	add_drop(o, "implied_frees", c->n.implied_frees);
+	add_drop(o, "unknown_stacks", c->n.unknown_stacks);
+	add_drop(o, "bad_records", c->n.bad_records);
+	add_drop(o, "late_frees", c->n.late_frees);
+	add_drop(o, "exec_released", c->n.exec_released);
+
+	o->r.duration_s = so->duration_s;
+	o->r.totals.allocs = c->n.allocs;
+	o->r.totals.frees = c->n.frees;
+	o->r.totals.unknown_frees = c->n.unknown_frees;
+	o->r.totals.events_lost = bpf_lost + c->n.implied_frees + c->n.bad_records;
+	o->r.totals.unwind_failures = so->bpf_drops ? so->bpf_drops[DRIP_STAT_STACK_ERR] : 0;
+	o->r.incomplete = o->r.totals.events_lost || c->n.unknown_stacks;
+	o->r.processes = o->procs;
+	o->r.stacks = o->stacks;
+	o->r.merged = o->merged;
+	o->r.drop_names = o->drop_names;
+	o->r.drop_counts = o->drop_counts;
+	*out = &o->r;
+	o = NULL;
+	err = 0;
+out:
+	free(proc_row);
+	free(b.accs);
+	u64map__release(&b.idx);
+	collector__report_free(o ? &o->r : NULL);
+	return err;
+}

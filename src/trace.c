@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drip/attach.h"
+#include "drip/collector.h"
+#include "drip/elf.h"
+#include "drip/log.h"
+#include "drip/report.h"
+#include "drip/session.h"
+#include "drip/trace.h"
+
+static volatile sig_atomic_t stop_requests;
+
+static void on_stop_signal(int sig)
+{
+	stop_requests++;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+struct tracer {
+	const struct trace_opts *o;
+	struct session *s;
+	struct attach *a;
+	struct collector *c;
+	pid_t child;	   /* -- COMMAND, or 0 */
+	int child_status;  /* once reaped */
+	bool child_reaped;
+	uint64_t t_start;
+};
+
+static int on_event(void *ctx, const void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	int type = collector__on_event(t->c, data, size);
+
+	/* a new image may bring its own allocator (a static binary, another libc) */
+	if (type == DRIP_EV_EXEC && t->a) {
+		const struct drip_ev_hdr *h = data;
+
+		attach__allocators_of(t->a, h->tgid);
+	}
+	return 0;
+}
+
+static void on_late_free(void *ctx, uint32_t tgid, uint64_t addr, uint64_t ts)
+{
+	struct tracer *t = ctx;
+
+	collector__on_late_free(t->c, tgid, addr, ts);
+}
+
+static bool is_kernel_thread(pid_t pid)
+{
+	char path[64], buf[16];
+
+	/* kernel threads have no executable image */
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return readlink(path, buf, sizeof(buf)) < 0 && errno == ENOENT;
+}
+
+static int check_pid(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (pid <= 0 || access(path, F_OK)) {
+		pr_err("cannot trace PID %d: no such process", pid);
+		return EXIT_TARGET;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if (is_kernel_thread(pid)) {
+		pr_err("cannot trace PID %d: it is a kernel thread (no user-space allocator)", pid);
+		return EXIT_TARGET;
+	}
+	return EXIT_OK;
+}
+
+/* Add pid's existing descendants (walking task/<tid>/children) to the target set. */
+static void add_descendants(struct tracer *t, pid_t pid, int depth)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	if (depth > 64)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char cpath[320];
+		FILE *f;
+		int child;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", pid, de->d_name);
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &child) == 1) {
+			if (collector__live(t->c, child))
+				continue;
+			session__add_target(t->s, child);
+			collector__add_process(t->c, child);
+			add_descendants(t, child, depth + 1);
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/*
+ * Watch every thread of every target until a pass finds nothing new: a child
+ * forked by a thread that was not watched yet inherited no event.
+ */
+static int attach_all(struct tracer *t)
+{
+	int rounds = 0, added;
+
+	do {
+		pid_t *pids = NULL;
+		size_t n = 0;
+		int err;
+
+		added = 0;
+		err = session__targets(t->s, &pids, &n);
+		if (err)
+			return err;
+		for (size_t i = 0; i < n; i++) {
+			int r;
+
+			if (t->o->follow_children)
+				add_descendants(t, pids[i], 0);
+			r = attach__process(t->a, pids[i]);
+			if (r > 0)
+				added += r;
+			else if (r < 0 && r != -ESRCH) {
+				free(pids);
+				return r;
+			}
+		}
+		free(pids);
+	} while (added && ++rounds < 100);
+	return 0;
+}
+
+/* Resolve COMMAND like execvp does, to check it and to probe a static binary. */
+static char *find_command(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (strchr(cmd, '/'))
+		return strdup(cmd);
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? path : ".", cmd);
+		if (!access(buf, X_OK))
+			return strdup(buf);
+		path += len + (path[len] == ':');
+	}
+	return NULL;
+}
+
+/* Fork COMMAND stopped on a pipe; it execs when start_child() releases it. */
+static int spawn_child(struct tracer *t, int *go_fd, int *err_fd)
+{
+	int go[2], res[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(res, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		char c;
+		int e;
+
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		close(go[1]);
+		close(res[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127); /* drip gave up */
+		execvp(t->o->argv[0], t->o->argv);
+		e = errno;
+		if (write(res[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(go[0]);
+	close(res[1]);
+	t->child = pid;
+	*go_fd = go[1];
+	*err_fd = res[0];
+	return 0;
+}
+
+static int write_report(struct tracer *t, bool final)
+{
+	const struct trace_opts *o = t->o;
+	uint64_t drops[DRIP_STAT__COUNT] = { 0 };
+	struct snapshot_opts so = {
+		.now_ns = now_ns(),
+		.min_age_ns = (uint64_t)(o->min_age_s * 1e9),
+		.bpf_drops = drops,
+	};
+	struct text_opts to = { .top = o->top, .verbose = o->verbose };
+	struct report *r = NULL;
+	FILE *f = stdout;
+	int err;
+
+	so.duration_s = (so.now_ns - t->t_start) / 1e9;
+	session__stats(t->s, drops);
+	err = collector__report(t->c, &so, &r);
+	if (err) {
+		pr_err("cannot build report: %s", strerror(-err));
+		return err;
+	}
+	if (o->output) {
+		f = fopen(o->output, "we");
+		if (!f) {
+			err = -errno;
+			pr_err("cannot write '%s': %s", o->output, strerror(-err));
+			goto out;
+		}
+	}
+	err = o->format == FMT_JSON ? report__write_json(r, f) : report__write_text(r, &to, f);
+	if (f != stdout) {
+		if (fclose(f) && !err)
+			err = -errno;
+	} else {
+		fflush(f);
+	}
+	if (err)
+		pr_err("cannot write report: %s", strerror(-err));
+	if (final && r->incomplete)
+		pr_warn("the report is incomplete: %llu events lost",
+			(unsigned long long)r->totals.events_lost);
+out:
+	collector__report_free(r);
+	return err;
+}
+
+static void reap_child(struct tracer *t)
+{
+	int status;
+
+	if (!t->child || t->child_reaped)
+		return;
+	if (waitpid(t->child, &status, WNOHANG) == t->child) {
+		t->child_reaped = true;
+		t->child_status = status;
+	}
+}
+
+static int attach_targets(struct tracer *t)
+{
+	const struct trace_opts *o = t->o;
+	int err, probed = 0;
+
+	for (size_t i = 0; i < o->nr_pids; i++) {
+		err = session__add_target(t->s, o->pids[i]);
+		if (err)
+			return err;
+		if (collector__add_process(t->c, o->pids[i])) {
+			pr_err("cannot trace PID %d: it exited", o->pids[i]);
+			return -ESRCH;
+		}
+		err = attach__allocators_of(t->a, o->pids[i]);
+		if (err == -ESRCH) {
+			pr_err("cannot trace PID %d: it exited", o->pids[i]);
+			return err;
+		}
+		if (err > 0)
+			probed++;
+	}
+	if (!probed) {
+		pr_err("cannot trace: no allocator found in the target (a static binary without malloc symbols?)");
+		pr_hint("drip probes malloc and free in the libraries or executable the process maps");
+		return -ENOENT;
+	}
+	return attach_all(t);
+}
+
+static int check_command(const struct trace_opts *o, char **resolved)
+{
+	struct stat st;
+
+	*resolved = find_command(o->argv[0]);
+	if (!*resolved || stat(*resolved, &st)) {
+		pr_err("cannot run '%s': %s", o->argv[0], strerror(ENOENT));
+		return -ENOENT;
+	}
+	if (S_ISDIR(st.st_mode) || access(*resolved, X_OK)) {
+		pr_err("cannot run '%s': %s", o->argv[0], strerror(EACCES));
+		return -EACCES;
+	}
+	return 0;
+}
+
+int trace__run(const struct trace_opts *o)
+{
+	struct session_opts so = {
+		.ringbuf_size = o->ringbuf_size,
+		.follow_children = o->follow_children,
+		.trace_mmap = o->trace_mmap,
+		.stacks = o->stacks,
+		.on_event = on_event,
+		.on_late_free = on_late_free,
+	};
+	struct tracer t = { .o = o };
+	int go_fd = -1, err_fd = -1, err, ret = EXIT_FAILURE_;
+	uint64_t deadline = 0, next_interval = 0, next_reap, grace_end = 0;
+	char *cmd_path = NULL;
+	bool stopping = false;
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	so.ctx = &t;
+	if (geteuid() != 0) {
+		pr_err("cannot trace: permission denied (drip needs root: CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)");
+		pr_hint("run it with sudo; 'drip doctor' lists what is missing");
+		return EXIT_PRIVILEGE;
+	}
+	for (size_t i = 0; i < o->nr_pids; i++)
+		if ((ret = check_pid(o->pids[i])) != EXIT_OK)
+			return ret;
+	if (o->argv && check_command(o, &cmd_path)) {
+		free(cmd_path);
+		return EXIT_TARGET;
+	}
+	ret = EXIT_FAILURE_;
+	t.c = collector__new();
+	if (!t.c)
+		goto out;
+	err = session__open(&so, &t.s);
+	if (err) {
+		ret = EXIT_PRIVILEGE;
+		goto out;
+	}
+	err = attach__new(t.s, o->follow_children, &t.a);
+	if (err) {
+		ret = err == -EACCES || err == -EPERM || err == -ENOENT ? EXIT_PRIVILEGE : ret;
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (o->argv) {
+		err = spawn_child(&t, &go_fd, &err_fd);
+		if (err) {
+			pr_err("cannot start '%s': %s", o->argv[0], strerror(-err));
+			goto out;
+		}
+		session__add_target(t.s, t.child);
+		collector__add_process(t.c, t.child);
+		/* the child runs drip's image until it execs: probe the libc it will
+		 * most likely bind, and the command itself when it carries malloc */
+		attach__allocators_of(t.a, getpid());
+		attach__allocator_file(t.a, cmd_path);
+		err = attach_all(&t);
+		if (err)
+			goto out;
+	} else {
+		err = attach_targets(&t);
+		if (err) {
+			ret = err == -ESRCH ? EXIT_TARGET : EXIT_FAILURE_;
+			goto out;
+		}
+	}
+	pr_info("attached to %zu process%s (%zu threads), %zu allocator file%s probed",
+		collector__nr_live(t.c), collector__nr_live(t.c) == 1 ? "" : "es",
+		attach__nr_threads(t.a), attach__nr_files(t.a), attach__nr_files(t.a) == 1 ? "" : "s");
+
+	t.t_start = now_ns();
+	if (go_fd >= 0) {
+		int e = 0;
+
+		if (write(go_fd, "g", 1) != 1)
+			pr_warn("cannot release the command: %s", strerror(errno));
+		close(go_fd);
+		go_fd = -1;
+		/* EOF: exec succeeded; an errno: it failed */
+		if (read(err_fd, &e, sizeof(e)) == sizeof(e)) {
+			pr_err("cannot run '%s': %s", o->argv[0], strerror(e));
+			ret = EXIT_TARGET;
+			goto out;
+		}
+	}
+	if (o->duration_s > 0)
+		deadline = t.t_start + (uint64_t)(o->duration_s * 1e9);
+	if (o->interval_s > 0)
+		next_interval = t.t_start + (uint64_t)(o->interval_s * 1e9);
+	next_reap = t.t_start + 1000000000ULL;
+
+	for (;;) {
+		uint64_t now;
+
+		err = session__poll(t.s, 50);
+		if (err < 0 && err != -EINTR) {
+			pr_err("cannot read events: %s", strerror(-err));
+			goto out;
+		}
+		reap_child(&t);
+		now = now_ns();
+		if (now >= next_reap) {
+			session__drain(t.s);
+			collector__reap_dead(t.c);
+			next_reap = now + 1000000000ULL;
+		}
+		if (next_interval && now >= next_interval) {
+			write_report(&t, false);
+			next_interval += (uint64_t)(o->interval_s * 1e9);
+		}
+		if (!collector__nr_live(t.c) && (!t.child || t.child_reaped))
+			break; /* every target exited */
+		if (stop_requests > 1)
+			break; /* second Ctrl-C: report at once */
+		if (!stopping && (stop_requests || (deadline && now >= deadline))) {
+			stopping = true;
+			if (!t.child || t.child_reaped)
+				break;
+			/* let COMMAND exit so its memory at exit is captured */
+			kill(-t.child, SIGINT);
+			grace_end = now + (uint64_t)(o->grace_s * 1e9);
+		}
+		if (stopping && now >= grace_end)
+			break;
+	}
+	/* stop tracing first: targets run at full speed from here */
+	session__drain(t.s);
+	attach__free(t.a);
+	t.a = NULL;
+	session__drain(t.s);
+	ret = write_report(&t, true) ? EXIT_FAILURE_ : EXIT_OK;
+out:
+	if (go_fd >= 0)
+		close(go_fd); /* the waiting child sees EOF and exits */
+	if (err_fd >= 0)
+		close(err_fd);
+	reap_child(&t);
+	attach__free(t.a);
+	session__free(t.s);
+	collector__free(t.c);
+	free(cmd_path);
+	return ret;
+}
