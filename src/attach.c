@@ -216,6 +216,30 @@ static int add_event(struct attach *a, const char *path, uint64_t off, size_t pr
 	return 0;
 }
 
+/*
+ * Where to put an entry-only probe.  The kernel emulates push, jmp and jcc but
+ * single-steps most other instructions, at ~20x the cost; glibc's free starts
+ * with `test %rdi,%rdi; je`.  A flags-only register test or compare changes no
+ * argument register, so the probe may move to the branch right after it.
+ * Return probes must stay at the entry: they rewrite the word at [sp].
+ */
+static uint64_t entry_probe_offset(const struct elf_file *elf, uint64_t off)
+{
+	uint8_t c[8];
+	bool flags_only;
+
+	if (elf_file__read_at(elf, off, c, sizeof(c)))
+		return off;
+	/* REX.W (+B/R) then test (85) or cmp (39, 3b) with a register-register ModRM */
+	flags_only = (c[0] & 0xf8) == 0x48 && (c[1] == 0x85 || c[1] == 0x39 || c[1] == 0x3b) &&
+		     (c[2] & 0xc0) == 0xc0;
+	if (!flags_only)
+		return off;
+	if ((c[3] >= 0x70 && c[3] <= 0x7f) || (c[3] == 0x0f && c[4] >= 0x80 && c[4] <= 0x8f))
+		return off + 3;
+	return off;
+}
+
 static int probe_file(struct attach *a, const char *path, const struct stat *st)
 {
 	uint64_t offs[sizeof(probe_defs) / sizeof(probe_defs[0])];
@@ -247,7 +271,9 @@ static int probe_file(struct attach *a, const char *path, const struct stat *st)
 			dup |= offs[j] == offs[i];
 		if (dup)
 			continue; /* an alias (aligned_alloc = memalign): one probe per offset */
-		err = add_event(a, path, offs[i], d->entry, d->sym, false);
+		err = add_event(a, path,
+				d->ret == NO_PROG ? entry_probe_offset(elf, offs[i]) : offs[i],
+				d->entry, d->sym, false);
 		if (!err && d->ret != NO_PROG)
 			err = add_event(a, path, offs[i], d->ret, d->sym, true);
 		if (err)
