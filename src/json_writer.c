@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Streaming JSON writer. It owns commas, nesting and indentation, and every
+ * string it writes is valid UTF-8 JSON whatever bytes it was given: '"' and
+ * '\' are escaped, control bytes (< 0x20, 0x7f) become \b \f \n \r \t or
+ * \u00XX, and each byte that is not part of a valid UTF-8 sequence becomes
+ * \ufffd. Runs of bytes that need no escaping go out in one fwrite.
+ *
+ * Misuse (a key outside an object, a value in an object without a key, an
+ * unbalanced end) is dropped so the output stays well-formed, and reported
+ * by json_writer__free() as -EINVAL. A container deeper than JSON_MAX_DEPTH
+ * is written as null, its contents are dropped, and free reports -E2BIG.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drip/json_writer.h"
+
+#define JSON_MAX_DEPTH 64
+
+enum json_ctx {
+	CTX_OBJ,
+	CTX_ARR,
+};
+
+struct json_level {
+	unsigned char kind; /* enum json_ctx */
+	bool has_items;
+};
+
+struct json_writer {
+	FILE *f;
+	int indent;
+	int depth;	/* open containers in stack[] */
+	int skip;	/* > 0: inside a container too deep to write */
+	bool after_key; /* a key was written: its value comes next */
+	bool top_items; /* a top-level value was written */
+	int err;
+	struct json_level stack[JSON_MAX_DEPTH];
+};
+
+struct json_writer *json_writer__new(FILE *f, int indent)
+{
+	struct json_writer *w;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->f = f;
+	w->indent = indent > 0 ? indent : 0;
+	return w;
+}
+
+int json_writer__free(struct json_writer *w)
+{
+	int err;
+
+	if (!w)
+		return 0;
+	err = w->err;
+	if (!err && (w->depth || w->skip || w->after_key))
+		err = -EINVAL; /* unclosed container or dangling key */
+	if (fflush(w->f) || ferror(w->f))
+		err = -EIO;
+	free(w);
+	return err;
+}
+
+static void set_err(struct json_writer *w, int err)
+{
+	if (!w->err)
+		w->err = err;
+}
+
+/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0 (Unicode table 3-7). */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates U+D800..U+DFFF */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0; /* continuation byte, 0xc0, 0xc1 or 0xf5..0xff */
+	}
+	if (avail < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+static void put_escape(FILE *f, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] };
+
+	switch (c) {
+	case '"':
+		fputs("\\\"", f);
+		break;
+	case '\\':
+		fputs("\\\\", f);
+		break;
+	case '\b':
+		fputs("\\b", f);
+		break;
+	case '\f':
+		fputs("\\f", f);
+		break;
+	case '\n':
+		fputs("\\n", f);
+		break;
+	case '\r':
+		fputs("\\r", f);
+		break;
+	case '\t':
+		fputs("\\t", f);
+		break;
+	default:
+		if (c >= 0x80)
+			fputs("\\ufffd", f); /* invalid UTF-8: one per byte */
+		else
+			fwrite(u, 1, sizeof(u), f);
+	}
+}
+
+void json_escape(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+	size_t n;
+
+	while (p < end) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+			p++;
+			continue;
+		}
+		if (*p >= 0x80 && (n = utf8_len(p, end - p))) {
+			p += n;
+			continue;
+		}
+		if (p > run)
+			fwrite(run, 1, p - run, f);
+		put_escape(f, *p);
+		run = ++p;
+	}
+	if (p > run)
+		fwrite(run, 1, p - run, f);
+}
+
+static void newline_indent(struct json_writer *w, int depth)
+{
+	static const char spaces[] = "                                ";
+	const size_t chunk = sizeof(spaces) - 1;
+	size_t n;
+
+	if (!w->indent)
+		return;
+	fputc('\n', w->f);
+	for (n = (size_t)depth * w->indent; n > chunk; n -= chunk)
+		fwrite(spaces, 1, chunk, w->f);
+	fwrite(spaces, 1, n, w->f);
+}
+
+/* Separator and indentation before a value; false: drop the value. */
+static bool begin_value(struct json_writer *w)
+{
+	struct json_level *l;
+
+	if (w->skip)
+		return false;
+	if (w->after_key) {
+		w->after_key = false;
+		return true;
+	}
+	if (!w->depth) {
+		if (w->top_items)
+			fputc('\n', w->f); /* a stream of top-level values: one per line */
+		w->top_items = true;
+		return true;
+	}
+	l = &w->stack[w->depth - 1];
+	if (l->kind == CTX_OBJ) {
+		set_err(w, -EINVAL); /* value without a key */
+		return false;
+	}
+	if (l->has_items)
+		fputc(',', w->f);
+	l->has_items = true;
+	newline_indent(w, w->depth);
+	return true;
+}
+
+static void put_string(struct json_writer *w, const char *s, size_t len)
+{
+	fputc('"', w->f);
+	json_escape(w->f, s, len);
+	fputc('"', w->f);
+}
+
+static void start(struct json_writer *w, enum json_ctx kind)
+{
+	if (w->skip) {
+		w->skip++;
+		return;
+	}
+	if (!begin_value(w))
+		return;
+	if (w->depth == JSON_MAX_DEPTH) {
+		fputs("null", w->f);
+		set_err(w, -E2BIG);
+		w->skip = 1;
+		return;
+	}
+	w->stack[w->depth].kind = kind;
+	w->stack[w->depth].has_items = false;
+	w->depth++;
+	fputc(kind == CTX_OBJ ? '{' : '[', w->f);
+}
+
+static void end(struct json_writer *w, enum json_ctx kind)
+{
+	struct json_level *l;
+
+	if (w->skip) {
+		w->skip--;
+		return;
+	}
+	if (!w->depth) {
+		set_err(w, -EINVAL);
+		return;
+	}
+	l = &w->stack[--w->depth];
+	if (l->kind != kind)
+		set_err(w, -EINVAL); /* close what is open, so the output stays valid */
+	if (w->after_key) {
+		set_err(w, -EINVAL);
+		fputs("null", w->f);
+		w->after_key = false;
+	}
+	if (l->has_items)
+		newline_indent(w, w->depth);
+	fputc(l->kind == CTX_OBJ ? '}' : ']', w->f);
+}
+
+void json__obj_start(struct json_writer *w)
+{
+	start(w, CTX_OBJ);
+}
+
+void json__obj_end(struct json_writer *w)
+{
+	end(w, CTX_OBJ);
+}
+
+void json__arr_start(struct json_writer *w)
+{
+	start(w, CTX_ARR);
+}
+
+void json__arr_end(struct json_writer *w)
+{
+	end(w, CTX_ARR);
+}
+
+void json__key(struct json_writer *w, const char *key)
+{
+	struct json_level *l;
+
+	if (w->skip)
+		return;
+	l = w->depth ? &w->stack[w->depth - 1] : NULL;
+	if (!l || l->kind != CTX_OBJ || w->after_key || !key) {
+		set_err(w, -EINVAL);
+		return;
+	}
+	if (l->has_items)
+		fputc(',', w->f);
+	l->has_items = true;
+	newline_indent(w, w->depth);
+	put_string(w, key, strlen(key));
+	fputs(w->indent ? ": " : ":", w->f);
+	w->after_key = true;
+}
+
+void json__strn(struct json_writer *w, const char *s, size_t len)
+{
+	if (!begin_value(w))
+		return;
+	if (s)
+		put_string(w, s, len);
+	else
+		fputs("null", w->f);
+}
+
+void json__str(struct json_writer *w, const char *s)
+{
+	json__strn(w, s, s ? strlen(s) : 0);
+}
+
+static void put_u64(FILE *f, uint64_t v, bool neg)
+{
+	char buf[21], *p = buf + sizeof(buf);
+
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	if (neg)
+		*--p = '-';
+	fwrite(p, 1, buf + sizeof(buf) - p, f);
+}
+
+void json__u64(struct json_writer *w, uint64_t v)
+{
+	if (begin_value(w))
+		put_u64(w->f, v, false);
+}
+
+void json__i64(struct json_writer *w, int64_t v)
+{
+	if (begin_value(w))
+		put_u64(w->f, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+/*
+ * The shortest of %.15g and %.17g that reads back as v, so 0.1 stays "0.1";
+ * ".0" is added to integral values so readers keep them as floats.
+ */
+void json__double(struct json_writer *w, double v)
+{
+	char buf[40], *p;
+
+	if (!begin_value(w))
+		return;
+	if (!isfinite(v)) {
+		fputs("null", w->f);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	for (p = buf; *p; p++)
+		if (*p == ',')
+			*p = '.'; /* LC_NUMERIC radix */
+	if (!strpbrk(buf, ".e"))
+		strcat(buf, ".0");
+	fputs(buf, w->f);
+}
+
+void json__bool(struct json_writer *w, int v)
+{
+	if (begin_value(w))
+		fputs(v ? "true" : "false", w->f);
+}
+
+void json__null(struct json_writer *w)
+{
+	if (begin_value(w))
+		fputs("null", w->f);
+}
