@@ -4,7 +4,8 @@
  * up to date on every event, so a report never rescans history.  `proc` is
  * the collector's index of one process image (a reused PID or an exec gets a
  * new index), `stack` an index into the stack store.  Budget: <= 100 bytes of
- * RSS per outstanding block.
+ * RSS per outstanding block.  Every event is O(1) and allocates nothing but
+ * the occasional doubling of a hash.
  */
 #ifndef DRIP_TABLE_H
 #define DRIP_TABLE_H
@@ -15,8 +16,8 @@
 struct table;
 
 struct site_stats {
-	uint64_t allocs;	     /* allocations seen from this (proc, stack) */
-	uint64_t frees;		     /* of those, released */
+	uint64_t allocs; /* allocations seen from this (proc, stack) */
+	uint64_t frees;	 /* of those, released */
 	uint64_t outstanding_bytes;
 	uint64_t outstanding_allocs;
 };
@@ -26,32 +27,38 @@ void table__free(struct table *t);
 
 /*
  * Record a block.  If (proc, addr) is already outstanding, a release was lost
- * (e.g. a dropped event): the old block is released first and 1 is returned;
- * otherwise 0.  -ENOMEM on allocation failure (nothing changed).
+ * (e.g. a dropped event): the old block is released first (counted as a free
+ * of its own site) and 1 is returned; otherwise 0.  -ENOMEM on allocation
+ * failure, -EINVAL for addr 0 (nothing changed).
  */
-int table__on_alloc(struct table *t, uint32_t proc, uint64_t addr, uint64_t size,
-		    uint32_t stack, uint64_t ts);
+int table__on_alloc(struct table *t, uint32_t proc, uint64_t addr, uint64_t size, uint32_t stack,
+		    uint64_t ts);
 /*
  * Release a block.  -ENOENT when (proc, addr) is not outstanding (allocated
  * before attach: an unknown free).  With ts_limit != 0 only a block allocated
  * before ts_limit is released (late frees drained from the overflow map).
  */
 int table__on_free(struct table *t, uint32_t proc, uint64_t addr, uint64_t ts_limit);
-/* Drop every block of proc (its image was replaced by exec). Returns blocks dropped. */
+/*
+ * Drop every block of proc (its image was replaced by exec): its sites keep
+ * their allocs and frees, outstanding goes to zero.  Returns blocks dropped.
+ */
 size_t table__drop_proc(struct table *t, uint32_t proc);
 
 size_t table__nr_blocks(const struct table *t);
 size_t table__nr_sites(const struct table *t);
 
-/* Stats of one (proc, stack), or NULL when never seen. */
+/* Stats of one (proc, stack), or NULL when never seen.  Valid until the next on_alloc. */
 const struct site_stats *table__site(const struct table *t, uint32_t proc, uint32_t stack);
 
-/* Visit every (proc, stack) site; stop early when cb returns non-zero (returned). */
-typedef int (*table_site_cb)(uint32_t proc, uint32_t stack, const struct site_stats *st,
-			     void *ctx);
+/*
+ * Visit every (proc, stack) site, in order of first allocation; stop early
+ * when cb returns non-zero (returned).  Callbacks must not change the table.
+ */
+typedef int (*table_site_cb)(uint32_t proc, uint32_t stack, const struct site_stats *st, void *ctx);
 int table__for_each_site(const struct table *t, table_site_cb cb, void *ctx);
 
-/* Visit every outstanding block (for ages); same early-stop rule. */
+/* Visit every outstanding block (for ages), in no set order; same rules. */
 typedef int (*table_block_cb)(uint32_t proc, uint64_t addr, uint64_t size, uint32_t stack,
 			      uint64_t ts, void *ctx);
 int table__for_each_block(const struct table *t, table_block_cb cb, void *ctx);
