@@ -26,6 +26,7 @@ struct proc {
 	char *comm, *exe;
 	bool exited;
 	bool replaced; /* its image was replaced by exec: not reported */
+	bool maps_stale; /* exec'd: libraries were not mapped yet when maps were read */
 	struct procmaps *maps;
 };
 
@@ -328,6 +329,17 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 	proc = proc_of(c, ev->hdr.tgid);
 	if (proc < 0)
 		return proc;
+	if (c->procs[proc].maps_stale) {
+		struct proc *p = &c->procs[proc];
+		struct procmaps *m = NULL;
+
+		/* the loader maps every library before the first malloc it lets through */
+		p->maps_stale = false;
+		if (!p->exited && !procmaps__read(p->pid, &m)) {
+			procmaps__free(p->maps);
+			p->maps = m;
+		}
+	}
 	if (ev->old_addr)
 		release(c, proc, ev->old_addr, true); /* realloc moved or resized it */
 	if (__builtin_mul_overflow(ev->size, ev->nmemb, &size))
@@ -373,8 +385,12 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 	switch (ev->hdr.type) {
 	case DRIP_EV_FORK:
 		i = proc_new(c, ev->hdr.tgid, ev->ppid, ev->start_time, ev->nspid);
-		if (i >= 0)
-			proc_read_identity(&c->procs[i]);
+		if (i < 0)
+			break;
+		proc_read_identity(&c->procs[i]);
+		/* gone already: its layout is its parent's at fork time */
+		if (!c->procs[i].maps && ev->ppid)
+			procmaps__read(ev->ppid, &c->procs[i].maps);
 		break;
 	case DRIP_EV_EXEC:
 		if (u64map__get(&c->live, ev->hdr.tgid, &idx)) {
@@ -391,8 +407,10 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 		} else {
 			i = proc_new(c, ev->hdr.tgid, 0, ev->start_time, ev->nspid);
 		}
-		if (i >= 0)
+		if (i >= 0) {
 			proc_read_identity(&c->procs[i]);
+			c->procs[i].maps_stale = true;
+		}
 		break;
 	case DRIP_EV_EXIT:
 		if (u64map__get(&c->live, ev->hdr.tgid, &idx)) {

@@ -431,7 +431,8 @@ int trace__run(const struct trace_opts *o)
 		now = now_ns();
 		if (now >= next_reap) {
 			session__drain(t.s);
-			collector__reap_dead(t.c);
+			if (collector__reap_dead(t.c))
+				pr_debug("reaped processes whose exit event was lost");
 			next_reap = now + 1000000000ULL;
 		}
 		if (next_interval && now >= next_interval) {
@@ -454,9 +455,7 @@ int trace__run(const struct trace_opts *o)
 			break;
 	}
 	/* stop tracing first: targets run at full speed from here */
-	session__drain(t.s);
-	attach__free(t.a);
-	t.a = NULL;
+	attach__detach_targets(t.a);
 	session__drain(t.s);
 	ret = write_report(&t, true) ? EXIT_FAILURE_ : EXIT_OK;
 out:

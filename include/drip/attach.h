@@ -17,7 +17,9 @@ struct attach;
 struct session;
 
 int attach__new(struct session *s, bool inherit, struct attach **out);
-/* Close every event, remove our probe definitions, stop the holder. */
+/* Stop watching every thread: the targets run untraced from here on. Cheap. */
+void attach__detach_targets(struct attach *a);
+/* Close every event, remove our probe definitions, stop the holder. Slow (~2 s). */
 void attach__free(struct attach *a);
 
 /*
