@@ -13,8 +13,20 @@
 
 struct elf_file;
 
-/* Open by path.  0 or -errno (-ENOEXEC: not a 64-bit little-endian ELF). */
+/*
+ * Open by path.  0 or -errno (-ENOEXEC: not a 64-bit little-endian ELF
+ * executable or shared object, or not a regular file; -EBADMSG: truncated or
+ * inconsistent; -EFBIG: a table beyond drip's caps).  Non-regular files are
+ * refused before they are opened (no FIFO blocks, no device is touched).
+ * e keeps the file open for elf_file__read_at.
+ */
 int elf_file__open(const char *path, struct elf_file **out);
+/*
+ * Parse what fd (a regular file) holds now.  e keeps no reference to fd, so
+ * elf_file__read_at on it fails with -EBADF; the caller closes fd.  For
+ * caches that must not hold descriptors (symbolize.c).
+ */
+int elf_file__open_fd(int fd, struct elf_file **out);
 /* Parse an in-memory image (copied).  For tests and fuzzing. */
 int elf_file__open_mem(const void *buf, size_t len, struct elf_file **out);
 void elf_file__close(struct elf_file *e);
@@ -28,20 +40,26 @@ size_t elf_file__nr_funcs(const struct elf_file *e);
 
 /*
  * Find a defined function symbol by exact name (dynsym versions like
- * "malloc@@GLIBC_2.2.5" match "malloc").  *file_off receives the file offset
- * of its first byte (what uprobe_events wants).  0, -ENOENT, or -ERANGE when
- * its address lies in no PT_LOAD segment.
+ * "malloc@@GLIBC_2.2.5" match "malloc"; of several, the default-version
+ * global one wins; "memcpy@GLIBC_2.2.5" asks for that version).  *file_off
+ * receives the file offset of its first byte (what uprobe_events wants).
+ * 0, -ENOENT, or -ERANGE when its address lies in no PT_LOAD segment.
  */
 int elf_file__func_offset(const struct elf_file *e, const char *name, uint64_t *file_off);
 
 /*
  * Symbolize a file offset: the function containing it (sized symbols; an
  * unsized one covers up to the next symbol).  Returns the name (owned by e)
- * or NULL; *delta gets the offset from the symbol's start.
+ * or NULL; *delta gets the offset from the symbol's start.  Of several names
+ * for one address the public one wins: "malloc" over "__libc_malloc".  A
+ * .symtab name may carry its version ("memcpy@GLIBC_2.2.5").
  */
 const char *elf_file__func_at(const struct elf_file *e, uint64_t file_off, uint64_t *delta);
 
-/* Read the instruction bytes at a file offset (for probe placement). 0 or -errno. */
+/*
+ * Read the instruction bytes at a file offset (for probe placement). 0 or
+ * -errno (-ERANGE: past the end of the file).
+ */
 int elf_file__read_at(const struct elf_file *e, uint64_t file_off, void *buf, size_t len);
 
 #endif /* DRIP_ELF_H */
