@@ -16,8 +16,8 @@ struct vma {
 	uint64_t offset;     /* file offset of start */
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
-	bool exec;	 /* 'x' permission */
-	bool deleted;	 /* path ended in " (deleted)" (suffix stripped) */
+	bool exec;	  /* 'x' permission */
+	bool deleted;	  /* path ended in " (deleted)" (suffix stripped) */
 	const char *path; /* "" for anonymous; "[heap]", "[stack]", "[vdso]"... kept */
 };
 
