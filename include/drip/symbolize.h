@@ -16,11 +16,11 @@
 struct symbolizer;
 
 struct sym_info {
-	const char *module;    /* vma path, "[anon]" for anonymous exec memory, NULL unmapped */
-	uint64_t file_offset;  /* address - vma.start + vma.offset (0 when no module) */
+	const char *module;	 /* vma path, "[anon]" for anonymous exec memory, NULL unmapped */
+	uint64_t file_offset;	 /* address - vma.start + vma.offset (0 when no module) */
 	const uint8_t *build_id; /* NULL when unknown */
 	size_t build_id_len;
-	const char *function;  /* NULL when unknown */
+	const char *function; /* NULL when unknown */
 	uint64_t function_delta;
 };
 
@@ -30,10 +30,13 @@ void symbolizer__free(struct symbolizer *s);
 /*
  * Resolve addr using maps (a snapshot of pid's maps).  pid > 0 lets the
  * symbolizer open the module via /proc/pid/map_files/<start>-<end> when
- * the path no longer matches; pid 0 opens by path only.  Strings in *out stay
- * valid until symbolizer__free.  Returns 0 (possibly with NULL fields).
+ * the path no longer matches; pid 0 opens by path only (the caller vouches
+ * that the file at that path is the one mapped).  Strings in *out stay valid
+ * until symbolizer__free, whatever becomes of maps.  Returns 0 (possibly with
+ * NULL fields), or -ENOMEM.  A file that fails to open or parse is not
+ * retried for the same pid.  Not thread-safe: one symbolizer per thread.
  */
-int symbolizer__resolve(struct symbolizer *s, int pid, const struct procmaps *maps,
-			uint64_t addr, struct sym_info *out);
+int symbolizer__resolve(struct symbolizer *s, int pid, const struct procmaps *maps, uint64_t addr,
+			struct sym_info *out);
 
 #endif /* DRIP_SYMBOLIZE_H */
