@@ -142,6 +142,34 @@ static void proc_read_identity(struct proc *p)
 	procmaps__read(p->pid, &p->maps);
 }
 
+/*
+ * A child that is gone (or a zombie: empty maps) before we looked: until it
+ * execs, its image is its parent's, so borrow the parent's identity and maps.
+ */
+static void inherit_identity(struct collector *c, struct proc *p)
+{
+	uint64_t pi;
+	const struct proc *parent;
+
+	if (p->maps && p->maps->nr && p->comm)
+		return;
+	if (!u64map__get(&c->live, (uint64_t)p->ppid, &pi))
+		return;
+	parent = &c->procs[pi];
+	if (!p->comm && parent->comm)
+		p->comm = strdup(parent->comm);
+	if (!p->exe && parent->exe)
+		p->exe = strdup(parent->exe);
+	if (!p->maps || !p->maps->nr) {
+		procmaps__free(p->maps);
+		p->maps = NULL;
+		if (procmaps__read(parent->pid, &p->maps) || !p->maps->nr) {
+			procmaps__free(p->maps);
+			p->maps = NULL;
+		}
+	}
+}
+
 static int proc_new(struct collector *c, pid_t pid, pid_t ppid, uint64_t start, uint32_t nspid)
 {
 	struct proc *p;
@@ -388,9 +416,7 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 		if (i < 0)
 			break;
 		proc_read_identity(&c->procs[i]);
-		/* gone already: its layout is its parent's at fork time */
-		if (!c->procs[i].maps && ev->ppid)
-			procmaps__read(ev->ppid, &c->procs[i].maps);
+		inherit_identity(c, &c->procs[i]);
 		break;
 	case DRIP_EV_EXEC:
 		if (u64map__get(&c->live, ev->hdr.tgid, &idx)) {
