@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * JSON report, format 1 (docs/INTERFACE.md). Keys come in the documented
+ * order; "drops" (named drop counters) is an extension at the end.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "drip/json_writer.h"
+#include "drip/report.h"
+
+static void key_u64(struct json_writer *w, const char *key, uint64_t v)
+{
+	json__key(w, key);
+	json__u64(w, v);
+}
+
+static void key_str(struct json_writer *w, const char *key, const char *s)
+{
+	json__key(w, key);
+	json__str(w, s);
+}
+
+static void key_bool(struct json_writer *w, const char *key, bool v)
+{
+	json__key(w, key);
+	json__bool(w, v);
+}
+
+/* 0 means unknown for line numbers and namespace pids */
+static void key_u64_or_null(struct json_writer *w, const char *key, uint64_t v)
+{
+	json__key(w, key);
+	if (v)
+		json__u64(w, v);
+	else
+		json__null(w);
+}
+
+static void key_stack_id(struct json_writer *w, const char stack_id[17])
+{
+	json__key(w, "stack_id");
+	json__strn(w, stack_id, strnlen(stack_id, 17));
+}
+
+static void write_totals(struct json_writer *w, const struct report_totals *t)
+{
+	json__key(w, "totals");
+	json__obj_start(w);
+	key_u64(w, "allocs", t->allocs);
+	key_u64(w, "frees", t->frees);
+	key_u64(w, "outstanding_bytes", t->outstanding_bytes);
+	key_u64(w, "outstanding_allocs", t->outstanding_allocs);
+	key_u64(w, "unknown_frees", t->unknown_frees);
+	key_u64(w, "events_lost", t->events_lost);
+	key_u64(w, "unwind_failures", t->unwind_failures);
+	json__obj_end(w);
+}
+
+static void write_process(struct json_writer *w, const struct report_process *p)
+{
+	json__obj_start(w);
+	key_u64(w, "pid", p->pid);
+	key_u64_or_null(w, "nspid", p->nspid);
+	key_u64(w, "ppid", p->ppid);
+	key_u64(w, "start_time", p->start_time);
+	key_str(w, "comm", p->comm);
+	key_str(w, "exe", p->exe);
+	key_u64(w, "outstanding_bytes", p->outstanding_bytes);
+	key_u64(w, "outstanding_allocs", p->outstanding_allocs);
+	key_bool(w, "exited", p->exited);
+	json__obj_end(w);
+}
+
+static void write_merged(struct json_writer *w, const struct report_merged *m)
+{
+	json__obj_start(w);
+	key_stack_id(w, m->stack_id);
+	key_u64(w, "pids", m->pids);
+	key_u64(w, "outstanding_bytes", m->outstanding_bytes);
+	key_u64(w, "outstanding_allocs", m->outstanding_allocs);
+	key_u64(w, "min_pid_bytes", m->min_pid_bytes);
+	key_u64(w, "max_pid_bytes", m->max_pid_bytes);
+	json__obj_end(w);
+}
+
+static void write_frame(struct json_writer *w, const struct report_frame *fr)
+{
+	char addr[2 + 16 + 1];
+
+	json__obj_start(w);
+	if (fr->kind == FRAME_PYTHON) {
+		key_str(w, "kind", "python");
+		key_str(w, "function", fr->function);
+		key_str(w, "file", fr->file);
+		key_u64_or_null(w, "line", fr->line);
+	} else {
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->address);
+		key_str(w, "kind", "native");
+		key_str(w, "address", addr);
+		key_str(w, "module", fr->module);
+		key_str(w, "function", fr->function);
+		key_str(w, "file", fr->file);
+		key_u64_or_null(w, "line", fr->line);
+		key_bool(w, "inlined", fr->inlined);
+	}
+	json__obj_end(w);
+}
+
+static void write_stack(struct json_writer *w, const struct report_stack *s)
+{
+	size_t i;
+
+	json__obj_start(w);
+	key_u64(w, "pid", s->pid);
+	key_stack_id(w, s->stack_id);
+	key_bool(w, "exited", s->exited);
+	key_bool(w, "truncated", s->truncated);
+	key_u64(w, "outstanding_bytes", s->outstanding_bytes);
+	key_u64(w, "outstanding_allocs", s->outstanding_allocs);
+	key_u64(w, "allocs", s->allocs);
+	key_u64(w, "frees", s->frees);
+	json__key(w, "oldest_age_s");
+	json__double(w, s->oldest_age_s);
+	json__key(w, "frames");
+	json__arr_start(w);
+	for (i = 0; i < s->nr_frames; i++)
+		write_frame(w, &s->frames[i]);
+	json__arr_end(w);
+	json__obj_end(w);
+}
+
+static void write_drops(struct json_writer *w, const struct report *r)
+{
+	size_t i;
+
+	json__key(w, "drops");
+	json__obj_start(w);
+	for (i = 0; i < r->nr_drops; i++)
+		if (r->drop_names[i])
+			key_u64(w, r->drop_names[i], r->drop_counts[i]);
+	json__obj_end(w);
+}
+
+int report__write_json(const struct report *r, FILE *f)
+{
+	struct json_writer *w;
+	size_t i;
+
+	w = json_writer__new(f, 2);
+	if (!w)
+		return -ENOMEM;
+	json__obj_start(w);
+	key_u64(w, "format", DRIP_REPORT_FORMAT);
+	key_str(w, "drip_version", DRIP_VERSION);
+	json__key(w, "duration_s");
+	json__double(w, r->duration_s);
+	key_bool(w, "incomplete", r->incomplete);
+	write_totals(w, &r->totals);
+
+	json__key(w, "processes");
+	json__arr_start(w);
+	for (i = 0; i < r->nr_processes; i++)
+		write_process(w, &r->processes[i]);
+	json__arr_end(w);
+
+	json__key(w, "merged");
+	json__arr_start(w);
+	for (i = 0; i < r->nr_merged; i++)
+		write_merged(w, &r->merged[i]);
+	json__arr_end(w);
+
+	json__key(w, "stacks");
+	json__arr_start(w);
+	for (i = 0; i < r->nr_stacks; i++)
+		write_stack(w, &r->stacks[i]);
+	json__arr_end(w);
+
+	write_drops(w, r);
+	json__obj_end(w);
+	fputc('\n', f);
+	return json_writer__free(w); /* 0, or -EIO when the stream failed */
+}
