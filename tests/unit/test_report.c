@@ -206,6 +206,15 @@ static char *render_json(const struct report *r)
 	return mem_close(&m);
 }
 
+static char *render_text(const struct report *r, size_t top, bool verbose)
+{
+	const struct text_opts o = { .top = top, .verbose = verbose };
+	struct mem m;
+
+	assert_int_equal(report__write_text(r, &o, mem_open(&m)), 0);
+	return mem_close(&m);
+}
+
 static bool have_python(void)
 {
 	return system("command -v python3 >/dev/null 2>&1") == 0;
@@ -229,6 +238,22 @@ static void assert_contains(const char *hay, const char *needle)
 {
 	if (!strstr(hay, needle))
 		fail_msg("missing \"%s\" in:\n%s", needle, hay);
+}
+
+static void assert_lacks(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle))
+		fail_msg("unexpected \"%s\" in:\n%s", needle, hay);
+}
+
+/* offset of needle in hay, which must contain it */
+static size_t offset_of(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	if (!p)
+		fail_msg("missing \"%s\" in:\n%s", needle, hay);
+	return p - hay;
 }
 
 static void test_json_empty_report_is_exact(void **state)
@@ -343,6 +368,261 @@ static void test_json_write_error_is_eio(void **state)
 	fclose(f);
 }
 
+static void test_text_top_stack_and_frames(void **state)
+{
+	char *out = render_text(&sample, 20, false);
+
+	assert_contains(out,
+			"drip " DRIP_VERSION ": 12.5 s, 2 processes (1 exited): "
+			"6.3 MiB (6558720 B) outstanding in 111 allocs (161 allocs, 50 frees)\n");
+	assert_contains(out, "Top 1 stack by outstanding memory (merged across processes):\n");
+	assert_contains(out, "[1] 6.2 MiB (6553600 B) in 100 allocs, 1 process, "
+			     "stack 00000000000000aa\n"
+			     "    #0 leak_medium (server) leaky.c:42\n"
+			     "    #1 ?? 0x7f0000001234\n"
+			     "    #2 helper (libfoo.so) foo.h:7 [inlined]\n"
+			     "    #3 load_model [python] train.py:17\n"
+			     "    #4 ?? [python]\n"
+			     "    pids: 100: 6.2 MiB, 200 (exited): 1.0 KiB\n");
+	free(out);
+}
+
+static void test_text_exited_shown_apart(void **state)
+{
+	char *out = render_text(&sample, 20, false);
+	size_t live = offset_of(out, "Top 1 stack by outstanding memory");
+	size_t dead = offset_of(out, "\nIn use at exit (exited processes): 5.0 KiB (5120 B) in 11 "
+				     "allocs, 2 stacks\n");
+
+	assert_true(live < dead);
+	assert_true(offset_of(out, "leak_small") > dead); /* only exited processes hold it */
+	assert_contains(out,
+			"[1] 4.0 KiB (4096 B) in 10 allocs, 1 process, stack 00000000000000bb\n"
+			"    #0 leak_small (worker) worker.c:9\n"
+			"    ... (stack truncated)\n"
+			"    pids: 200 (exited): 4.0 KiB\n"
+			"\n"
+			"[2] 1.0 KiB (1024 B) in 1 alloc, 1 process, stack 00000000000000aa\n");
+	free(out);
+}
+
+static void test_text_no_exited_section_without_exited_rows(void **state)
+{
+	struct report r = sample;
+	char *out;
+
+	r.nr_stacks = 1;
+	out = render_text(&r, 20, false);
+	assert_lacks(out, "In use at exit");
+	free(out);
+}
+
+static void test_text_sanitizes_target_strings(void **state)
+{
+	static const struct report_frame fr = {
+		.kind = FRAME_NATIVE,
+		.module = "/lib/\xe2\x80\xaelib.so", /* U+202E RIGHT-TO-LEFT OVERRIDE */
+		.function = "f\x1b]0;pwned\x07",
+		.file = "caf\xc3\xa9.c",
+	};
+	static const struct report_stack st = {
+		.stack_id = "0123456789abcdef",
+		.nr_frames = 1,
+		.frames = &fr,
+	};
+	static const struct report_process pr[] = {
+		{ .pid = 1,
+		  .comm = "evil\x1b[31m\xff",
+		  .exe = "/bin/\xc2\x9b\x32J\x7f" }, /* \x32: '2' */
+		{ .pid = 2, .comm = "ok\xe2\x82", .exe = "/bin/\xed\xa0\x80x" },
+	};
+	const struct report r = {
+		.nr_processes = 2, .processes = pr, .nr_stacks = 1, .stacks = &st
+	};
+	char *out = render_text(&r, 20, false);
+	size_t i;
+
+	for (i = 0; out[i]; i++)
+		if (((unsigned char)out[i] < 0x20 && out[i] != '\n') || out[i] == 0x7f)
+			fail_msg("control byte 0x%02x at %zu in:\n%s", out[i], i, out);
+	assert_lacks(out, "\xc2\x9b");
+	assert_lacks(out, "\xe2\x80\xae");
+	assert_contains(out, "    #0 f?]0;pwned? (?lib.so) caf\xc3\xa9.c\n");
+	assert_contains(out, "  evil?[31m?       ");
+	assert_contains(out, "  /bin/?2J?\n");
+	assert_contains(out, "  ok??             ");
+	assert_contains(out, "  /bin/???x\n");
+	free(out);
+}
+
+static void test_text_incomplete_names_drops(void **state)
+{
+	struct report r = sample;
+	char *out = render_text(&r, 20, false);
+
+	assert_contains(out, "\nINCOMPLETE: data was lost, figures are approximate: events_lost 3, "
+			     "rb_full 3\n");
+	assert_contains(out, "\nDrops: rb_full 3\n");
+	assert_lacks(out, "pending_full");
+	free(out);
+
+	r.incomplete = false;
+	out = render_text(&r, 20, true);
+	assert_lacks(out, "INCOMPLETE");
+	assert_contains(out, "\nDrops: rb_full 3, pending_full 0\n"); /* -v: every counter */
+	free(out);
+}
+
+static void test_text_process_table_and_totals(void **state)
+{
+	char *out = render_text(&sample, 20, false);
+
+	assert_contains(out,
+			"\nProcesses:\n"
+			"     PID     PPID  COMM             OUTSTANDING          BYTES     "
+			"ALLOCS  STATE   EXE\n"
+			"     100        1  server               6.2 MiB        6553600        "
+			"100  live    /opt/app/bin/server\n"
+			"     200      100  evil?[31m?           5.0 KiB           5120        "
+			" 11  exited  ?\n");
+	assert_contains(
+		out,
+		"\nTotals: 161 allocs, 50 frees, 6.3 MiB (6558720 B) outstanding in 111 allocs; "
+		"unknown_frees 2, events_lost 3, unwind_failures 0\n");
+	free(out);
+}
+
+static void test_text_top_limits_stacks(void **state)
+{
+	char *out = render_text(&sample, 1, false);
+
+	assert_contains(out, "[1] 4.0 KiB (4096 B)");
+	assert_lacks(out, "[2] ");
+	assert_contains(out, "\n... and 1 more stack holding 1.0 KiB (1024 B)\n");
+	free(out);
+}
+
+/* rows arrive smallest first: the breakdown and the frames shown follow size */
+static void test_text_pid_breakdown_is_capped(void **state)
+{
+	struct report_stack st[10];
+	struct report r = { .nr_stacks = 10, .stacks = st };
+	char *out;
+	size_t i;
+
+	for (i = 0; i < 10; i++) {
+		st[i] = (struct report_stack){
+			.pid = 1000 + i,
+			.stack_id = "00000000000000cc",
+			.outstanding_bytes = 1024 * (i + 1),
+			.outstanding_allocs = 1,
+			.exited = i == 6,
+			.nr_frames = 1,
+			.frames = i == 9 ? frames_b : frames_a,
+		};
+	}
+	out = render_text(&r, 20, false);
+	assert_contains(out,
+			"[1] 48.0 KiB (49152 B) in 9 allocs, 9 processes (1.0 KiB .. 10.0 KiB "
+			"each), stack 00000000000000cc\n"
+			"    #0 leak_small (worker) worker.c:9\n"
+			"    pids: 1009: 10.0 KiB, 1008: 9.0 KiB, 1007: 8.0 KiB, 1006 (exited): "
+			"7.0 KiB, 1005: 6.0 KiB, 1004: 5.0 KiB, 1003: 4.0 KiB, 1002: 3.0 KiB, "
+			"... and 2 more\n");
+	free(out);
+}
+
+/* by bytes, not by count or by input order */
+static void test_text_stacks_sorted_by_bytes(void **state)
+{
+	const struct report_stack st[] = {
+		{ .pid = 1,
+		  .stack_id = "0000000000000001",
+		  .outstanding_bytes = 100,
+		  .outstanding_allocs = 1 },
+		{ .pid = 1,
+		  .stack_id = "0000000000000002",
+		  .outstanding_bytes = 200,
+		  .outstanding_allocs = 60 },
+		{ .pid = 2,
+		  .stack_id = "0000000000000001",
+		  .outstanding_bytes = 150,
+		  .outstanding_allocs = 1 },
+	};
+	const struct report r = { .nr_stacks = 3, .stacks = st };
+	char *out = render_text(&r, 20, false);
+
+	assert_contains(out, "[1] 250 B in 2 allocs, 2 processes (100 B .. 150 B each), "
+			     "stack 0000000000000001\n"
+			     "    (no frames)\n"
+			     "    pids: 2: 150 B, 1: 100 B\n"
+			     "\n"
+			     "[2] 200 B in 60 allocs, 1 process, stack 0000000000000002\n");
+	free(out);
+}
+
+/* without -v: the 50 largest, by pid; with -v: all */
+static void test_text_process_table_is_capped(void **state)
+{
+	struct report_process pr[60];
+	struct report r = { .nr_processes = 60, .processes = pr };
+	char *out;
+	size_t i;
+
+	for (i = 0; i < 60; i++) /* pids 60..1, each holding pid KiB */
+		pr[i] = (struct report_process){ .pid = 60 - i,
+						 .comm = "x",
+						 .outstanding_bytes = 1024 * (60 - i) };
+	out = render_text(&r, 20, false);
+	assert_lacks(out, "\n      10        0  x ");
+	assert_true(offset_of(out, "\n      11        0  x ") <
+		    offset_of(out, "\n      12        0  x "));
+	assert_true(offset_of(out, "\n      59        0  x ") <
+		    offset_of(out, "\n      60        0  x "));
+	assert_contains(out,
+			"\n... and 10 more processes holding 55.0 KiB (56320 B) (-v shows all)\n");
+	free(out);
+
+	out = render_text(&r, 20, true);
+	assert_true(offset_of(out, "\n       1        0  x ") <
+		    offset_of(out, "\n       2        0  x "));
+	assert_lacks(out, "more processes");
+	free(out);
+}
+
+static void test_text_human_sizes(void **state)
+{
+	static const uint64_t sizes[] = { 0, 1023, 1024, 1048524, 1048575, 1536, UINT64_MAX };
+	static const char *const human[] = { " 0 B ",	  " 1023 B ",  " 1.0 KiB ", " 1023.9 KiB ",
+					     " 1.0 MiB ", " 1.5 KiB ", " 16.0 EiB " };
+	struct report_process pr[7];
+	struct report r = { .nr_processes = 7, .processes = pr };
+	char *out;
+	size_t i;
+
+	for (i = 0; i < 7; i++)
+		pr[i] = (struct report_process){ .pid = i + 1,
+						 .comm = "x",
+						 .outstanding_bytes = sizes[i] };
+	r.totals.outstanding_bytes = 1023; /* below 1 KiB the exact figure is not repeated */
+	out = render_text(&r, 20, false);
+	for (i = 0; i < 7; i++)
+		assert_contains(out, human[i]);
+	assert_contains(out, "(0 exited): 1023 B outstanding in 0 allocs");
+	free(out);
+}
+
+static void test_text_write_error_is_eio(void **state)
+{
+	const struct text_opts o = { .top = 20 };
+	FILE *f = fopen("/dev/full", "w");
+
+	if (!f)
+		skip();
+	assert_int_equal(report__write_text(&sample, &o, f), -EIO);
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +631,18 @@ int main(void)
 		cmocka_unit_test(test_json_sample_substrings),
 		cmocka_unit_test(test_json_hostile_strings_stay_valid),
 		cmocka_unit_test(test_json_write_error_is_eio),
+		cmocka_unit_test(test_text_top_stack_and_frames),
+		cmocka_unit_test(test_text_exited_shown_apart),
+		cmocka_unit_test(test_text_no_exited_section_without_exited_rows),
+		cmocka_unit_test(test_text_sanitizes_target_strings),
+		cmocka_unit_test(test_text_incomplete_names_drops),
+		cmocka_unit_test(test_text_process_table_and_totals),
+		cmocka_unit_test(test_text_top_limits_stacks),
+		cmocka_unit_test(test_text_pid_breakdown_is_capped),
+		cmocka_unit_test(test_text_stacks_sorted_by_bytes),
+		cmocka_unit_test(test_text_process_table_is_capped),
+		cmocka_unit_test(test_text_human_sizes),
+		cmocka_unit_test(test_text_write_error_is_eio),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

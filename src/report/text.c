@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Human-readable report. Rows of r->stacks are grouped by stack_id twice,
+ * over live rows and over exited rows, so memory still held by running
+ * processes and memory in use at exit are shown apart (a stack_id often has
+ * both). Strings from the target go through put_safe(): control bytes, C1
+ * controls, bidi overrides and invalid UTF-8 print as '?', so a comm or a
+ * path cannot drive the terminal.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drip/report.h"
+
+#define TEXT_DEFAULT_TOP 20
+#define TEXT_MAX_PIDS	 8  /* pids listed per stack */
+#define TEXT_MAX_PROCS	 50 /* process table rows, unless verbose */
+#define TEXT_COMM_COLS	 16
+
+struct group {
+	const struct report_stack **rows; /* every row with this stack_id, largest first */
+	size_t nr_rows;
+	const struct report_stack *top; /* largest row in this group's state */
+	uint32_t pids;
+	uint64_t bytes;
+	uint64_t allocs;
+	uint64_t min_bytes;
+	uint64_t max_bytes;
+};
+
+struct groups {
+	const struct report_stack **by_id; /* rows sorted by stack_id, then size */
+	struct group *live;
+	struct group *exited;
+	size_t nr_live;
+	size_t nr_exited;
+};
+
+/*
+ * Code point of the valid UTF-8 sequence at NUL-terminated p (p[0] >= 0x80)
+ * and its length, or 0 when invalid. Bytes are checked in order, so a NUL
+ * stops the check before anything past it is read.
+ */
+static size_t utf8_decode(const unsigned char *p, uint32_t *cp)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		*cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		*cp = p[0] & 0x0f;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		*cp = p[0] & 0x07;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (p[i] & 0x3f);
+	}
+	return n;
+}
+
+/* C1 controls (a terminal may take U+009B as CSI) and bidi embeddings/overrides/isolates */
+static bool unsafe_code_point(uint32_t cp)
+{
+	return (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Print s for a terminal; returns the characters printed (for padding). */
+static size_t put_safe(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	size_t cols = 0, n;
+	uint32_t cp;
+
+	while (*p) {
+		cols++;
+		if (*p >= 0x20 && *p < 0x7f) {
+			p++;
+			continue;
+		}
+		n = *p >= 0x80 ? utf8_decode(p, &cp) : 0;
+		if (n && !unsafe_code_point(cp)) {
+			p += n;
+			continue;
+		}
+		if (p > run)
+			fwrite(run, 1, p - run, f);
+		fputc('?', f); /* one per invalid byte, or per unsafe character */
+		p += n ? n : 1;
+		run = p;
+	}
+	if (p > run)
+		fwrite(run, 1, p - run, f);
+	return cols;
+}
+
+static void put_safe_padded(FILE *f, const char *s, size_t cols)
+{
+	size_t n = s ? put_safe(f, s) : 0;
+
+	if (!s) {
+		fputc('?', f);
+		n = 1;
+	}
+	for (; n < cols; n++)
+		fputc(' ', f);
+}
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/* "512 B", "6.2 MiB": one decimal, never "1024.0 KiB" */
+static const char *human(char buf[16], uint64_t v)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double d = v;
+	size_t u = 0;
+
+	if (v < 1024) {
+		snprintf(buf, 16, "%" PRIu64 " B", v);
+		return buf;
+	}
+	while (d >= 1023.95 && u < sizeof(units) / sizeof(units[0]) - 1) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, 16, "%.1f %s", d, units[u]);
+	return buf;
+}
+
+/* "6.2 MiB (6553600 B)", or "512 B" when that is already exact */
+static void put_size(FILE *f, uint64_t v)
+{
+	char hb[16];
+
+	if (v < 1024)
+		fputs(human(hb, v), f);
+	else
+		fprintf(f, "%s (%" PRIu64 " B)", human(hb, v), v);
+}
+
+static void put_stack_id(FILE *f, const char stack_id[17])
+{
+	char id[17];
+
+	memcpy(id, stack_id, sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	put_safe(f, id);
+}
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+	return a > b ? -1 : a < b;
+}
+
+static int cmp_row_by_id(const void *a, const void *b)
+{
+	const struct report_stack *x = *(const struct report_stack *const *)a;
+	const struct report_stack *y = *(const struct report_stack *const *)b;
+	int c = strncmp(x->stack_id, y->stack_id, sizeof(x->stack_id));
+
+	if (!c)
+		c = cmp_u64_desc(x->outstanding_bytes, y->outstanding_bytes);
+	if (!c)
+		c = x->pid < y->pid ? -1 : x->pid > y->pid;
+	if (!c)
+		c = x < y ? -1 : x > y;
+	return c;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int c = cmp_u64_desc(x->bytes, y->bytes);
+
+	if (!c)
+		c = cmp_u64_desc(x->allocs, y->allocs);
+	if (!c)
+		c = strncmp(x->top->stack_id, y->top->stack_id, sizeof(x->top->stack_id));
+	return c;
+}
+
+static void group__add(struct group *g, const struct report_stack *s)
+{
+	if (!g->pids || s->outstanding_bytes < g->min_bytes)
+		g->min_bytes = s->outstanding_bytes;
+	if (!g->pids || s->outstanding_bytes > g->max_bytes)
+		g->max_bytes = s->outstanding_bytes;
+	if (!g->pids)
+		g->top = s; /* rows come largest first */
+	g->pids++;
+	g->bytes += s->outstanding_bytes;
+	g->allocs += s->outstanding_allocs;
+}
+
+static void groups__release(struct groups *gs)
+{
+	free(gs->by_id);
+	free(gs->live);
+	free(gs->exited);
+}
+
+static int groups__init(struct groups *gs, const struct report *r)
+{
+	size_t i, j, n = r->nr_stacks;
+	struct group *live, *dead;
+
+	gs->by_id = calloc(n + 1, sizeof(*gs->by_id));
+	gs->live = calloc(n + 1, sizeof(*gs->live));
+	gs->exited = calloc(n + 1, sizeof(*gs->exited));
+	if (!gs->by_id || !gs->live || !gs->exited)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		gs->by_id[i] = &r->stacks[i];
+	qsort(gs->by_id, n, sizeof(*gs->by_id), cmp_row_by_id);
+
+	for (i = 0; i < n; i = j) {
+		live = &gs->live[gs->nr_live];
+		dead = &gs->exited[gs->nr_exited];
+		for (j = i; j < n; j++) {
+			if (strncmp(gs->by_id[i]->stack_id, gs->by_id[j]->stack_id,
+				    sizeof(r->stacks->stack_id)))
+				break;
+			group__add(gs->by_id[j]->exited ? dead : live, gs->by_id[j]);
+		}
+		live->rows = dead->rows = &gs->by_id[i];
+		live->nr_rows = dead->nr_rows = j - i;
+		gs->nr_live += !!live->pids;
+		gs->nr_exited += !!dead->pids;
+	}
+	qsort(gs->live, gs->nr_live, sizeof(*gs->live), cmp_group);
+	qsort(gs->exited, gs->nr_exited, sizeof(*gs->exited), cmp_group);
+	return 0;
+}
+
+static void print_frame(FILE *f, size_t i, const struct report_frame *fr, bool verbose)
+{
+	fprintf(f, "    #%zu ", i);
+	if (fr->function)
+		put_safe(f, fr->function);
+	else
+		fputs("??", f);
+	if (fr->kind != FRAME_PYTHON && (!fr->function || verbose))
+		fprintf(f, " 0x%" PRIx64, fr->address);
+	if (fr->kind == FRAME_PYTHON) {
+		fputs(" [python]", f);
+	} else if (fr->module) {
+		fputs(" (", f);
+		put_safe(f, base_name(fr->module));
+		fputc(')', f);
+	}
+	if (fr->file) {
+		fputc(' ', f);
+		put_safe(f, verbose ? fr->file : base_name(fr->file));
+		if (fr->line)
+			fprintf(f, ":%" PRIu32, fr->line);
+	}
+	if (fr->inlined)
+		fputs(" [inlined]", f);
+	fputc('\n', f);
+}
+
+/* every pid holding this stack, live or exited */
+static void print_pids(FILE *f, const struct group *g)
+{
+	const struct report_stack *s;
+	char hb[16];
+	size_t i;
+
+	fputs("    pids:", f);
+	for (i = 0; i < g->nr_rows && i < TEXT_MAX_PIDS; i++) {
+		s = g->rows[i];
+		fprintf(f, "%s %" PRIu32 "%s: %s", i ? "," : "", s->pid,
+			s->exited ? " (exited)" : "", human(hb, s->outstanding_bytes));
+	}
+	if (g->nr_rows > TEXT_MAX_PIDS)
+		fprintf(f, ", ... and %zu more", g->nr_rows - TEXT_MAX_PIDS);
+	fputc('\n', f);
+}
+
+static void print_group(FILE *f, size_t rank, const struct group *g, bool verbose)
+{
+	const struct report_stack *s = g->top;
+	char lo[16], hi[16];
+	size_t i;
+
+	fprintf(f, "[%zu] ", rank);
+	put_size(f, g->bytes);
+	fprintf(f, " in %" PRIu64 " alloc%s, %" PRIu32 " process%s", g->allocs, plural(g->allocs),
+		g->pids, g->pids == 1 ? "" : "es");
+	if (g->pids > 1)
+		fprintf(f, " (%s .. %s each)", human(lo, g->min_bytes), human(hi, g->max_bytes));
+	fputs(", stack ", f);
+	put_stack_id(f, s->stack_id);
+	fputc('\n', f);
+	if (!s->nr_frames)
+		fputs("    (no frames)\n", f);
+	for (i = 0; i < s->nr_frames; i++)
+		print_frame(f, i, &s->frames[i], verbose);
+	if (s->truncated)
+		fputs("    ... (stack truncated)\n", f);
+	print_pids(f, g);
+}
+
+static void print_groups(FILE *f, const struct group *g, size_t nr, size_t top, bool verbose)
+{
+	uint64_t rest = 0;
+	size_t i;
+
+	for (i = 0; i < nr && i < top; i++) {
+		fputc('\n', f);
+		print_group(f, i + 1, &g[i], verbose);
+	}
+	if (nr <= top)
+		return;
+	for (i = top; i < nr; i++)
+		rest += g[i].bytes;
+	fprintf(f, "\n... and %zu more stack%s holding ", nr - top, plural(nr - top));
+	put_size(f, rest);
+	fputc('\n', f);
+}
+
+static void print_header(FILE *f, const struct report *r)
+{
+	size_t i, exited = 0;
+
+	for (i = 0; i < r->nr_processes; i++)
+		exited += r->processes[i].exited;
+	fputs("drip " DRIP_VERSION ": ", f);
+	if (isfinite(r->duration_s))
+		fprintf(f, "%.1f s", r->duration_s);
+	else
+		fputs("? s", f);
+	fprintf(f, ", %zu process%s (%zu exited): ", r->nr_processes,
+		r->nr_processes == 1 ? "" : "es", exited);
+	put_size(f, r->totals.outstanding_bytes);
+	fprintf(f, " outstanding in %" PRIu64 " alloc%s (%" PRIu64 " allocs, %" PRIu64 " frees)\n",
+		r->totals.outstanding_allocs, plural(r->totals.outstanding_allocs),
+		r->totals.allocs, r->totals.frees);
+}
+
+/* nonzero drop counters (all of them when verbose) as " name N" */
+static size_t put_drops(FILE *f, const struct report *r, bool all)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nr_drops; i++) {
+		if (!r->drop_names[i] || (!all && !r->drop_counts[i]))
+			continue;
+		fputs(n++ ? ", " : " ", f);
+		put_safe(f, r->drop_names[i]);
+		fprintf(f, " %" PRIu64, r->drop_counts[i]);
+	}
+	return n;
+}
+
+static void print_incomplete(FILE *f, const struct report *r)
+{
+	fputs("INCOMPLETE: data was lost, figures are approximate:", f);
+	if (r->totals.events_lost)
+		fprintf(f, " events_lost %" PRIu64 ",", r->totals.events_lost);
+	if (r->totals.unwind_failures)
+		fprintf(f, " unwind_failures %" PRIu64 ",", r->totals.unwind_failures);
+	if (!put_drops(f, r, false))
+		fputs(" no drop counter is set", f);
+	fputc('\n', f);
+}
+
+static int cmp_proc_bytes(const void *a, const void *b)
+{
+	const struct report_process *x = *(const struct report_process *const *)a;
+	const struct report_process *y = *(const struct report_process *const *)b;
+	int c = cmp_u64_desc(x->outstanding_bytes, y->outstanding_bytes);
+
+	return c ? c : x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int cmp_proc_pid(const void *a, const void *b)
+{
+	const struct report_process *x = *(const struct report_process *const *)a;
+	const struct report_process *y = *(const struct report_process *const *)b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static void print_process(FILE *f, const struct report_process *p)
+{
+	char hb[16];
+
+	fprintf(f, "%8" PRIu32 " %8" PRIu32 "  ", p->pid, p->ppid);
+	put_safe_padded(f, p->comm, TEXT_COMM_COLS);
+	fprintf(f, " %11s %14" PRIu64 " %10" PRIu64 "  %-6s  ", human(hb, p->outstanding_bytes),
+		p->outstanding_bytes, p->outstanding_allocs, p->exited ? "exited" : "live");
+	if (p->exe)
+		put_safe(f, p->exe);
+	else
+		fputc('?', f);
+	fputc('\n', f);
+}
+
+/* all processes by pid; without -v only the TEXT_MAX_PROCS largest */
+static int print_processes(FILE *f, const struct report *r, bool verbose)
+{
+	const struct report_process **sel;
+	size_t i, n = r->nr_processes, shown = n;
+	uint64_t rest = 0;
+
+	sel = calloc(n + 1, sizeof(*sel));
+	if (!sel)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		sel[i] = &r->processes[i];
+	if (!verbose && n > TEXT_MAX_PROCS) {
+		qsort(sel, n, sizeof(*sel), cmp_proc_bytes);
+		shown = TEXT_MAX_PROCS;
+		for (i = shown; i < n; i++)
+			rest += sel[i]->outstanding_bytes;
+	}
+	qsort(sel, shown, sizeof(*sel), cmp_proc_pid);
+
+	fprintf(f, "\nProcesses:\n%8s %8s  %-*s %11s %14s %10s  %-6s  %s\n", "PID", "PPID",
+		TEXT_COMM_COLS, "COMM", "OUTSTANDING", "BYTES", "ALLOCS", "STATE", "EXE");
+	for (i = 0; i < shown; i++)
+		print_process(f, sel[i]);
+	if (shown < n) {
+		fprintf(f, "... and %zu more processes holding ", n - shown);
+		put_size(f, rest);
+		fputs(" (-v shows all)\n", f);
+	}
+	free(sel);
+	return 0;
+}
+
+static void print_totals(FILE *f, const struct report *r, bool verbose)
+{
+	const struct report_totals *t = &r->totals;
+
+	fprintf(f, "\nTotals: %" PRIu64 " allocs, %" PRIu64 " frees, ", t->allocs, t->frees);
+	put_size(f, t->outstanding_bytes);
+	fprintf(f, " outstanding in %" PRIu64 " alloc%s", t->outstanding_allocs,
+		plural(t->outstanding_allocs));
+	fprintf(f, "; unknown_frees %" PRIu64, t->unknown_frees);
+	fprintf(f, ", events_lost %" PRIu64, t->events_lost);
+	fprintf(f, ", unwind_failures %" PRIu64 "\n", t->unwind_failures);
+	fputs("Drops:", f);
+	if (!put_drops(f, r, verbose))
+		fputs(" none", f);
+	fputc('\n', f);
+}
+
+int report__write_text(const struct report *r, const struct text_opts *o, FILE *f)
+{
+	size_t top = o ? o->top : TEXT_DEFAULT_TOP;
+	bool verbose = o && o->verbose;
+	struct groups gs = { 0 };
+	uint64_t bytes = 0, allocs = 0;
+	size_t i, n;
+	int err;
+
+	err = groups__init(&gs, r);
+	if (err)
+		goto out;
+	print_header(f, r);
+	if (r->incomplete)
+		print_incomplete(f, r);
+
+	n = gs.nr_live < top ? gs.nr_live : top;
+	fprintf(f, "\nTop %zu stack%s by outstanding memory (merged across processes):\n", n,
+		plural(n));
+	if (!gs.nr_live)
+		fputs("  none in live processes\n", f);
+	print_groups(f, gs.live, gs.nr_live, top, verbose);
+
+	if (gs.nr_exited) {
+		for (i = 0; i < gs.nr_exited; i++) {
+			bytes += gs.exited[i].bytes;
+			allocs += gs.exited[i].allocs;
+		}
+		fputs("\nIn use at exit (exited processes): ", f);
+		put_size(f, bytes);
+		fprintf(f, " in %" PRIu64 " alloc%s, %zu stack%s\n", allocs, plural(allocs),
+			gs.nr_exited, plural(gs.nr_exited));
+		print_groups(f, gs.exited, gs.nr_exited, top, verbose);
+	}
+
+	err = print_processes(f, r, verbose);
+	if (err)
+		goto out;
+	print_totals(f, r, verbose);
+	if (fflush(f) || ferror(f))
+		err = -EIO;
+out:
+	groups__release(&gs);
+	return err;
+}
