@@ -93,3 +93,5 @@ lint:
 
 clean:
 	rm -rf $(BUILD) drip
+
+-include tests/fuzz/fuzz.mk
