@@ -198,9 +198,10 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 	stk->hash = h;
 	stk->nr = nr;
 	stk->flags = nr == DRIP_MAX_FRAMES ? DRIP_STACK_TRUNCATED : 0;
+	/* wake the consumer now: it reads the maps for a new stack while the process lives */
 	if (bpf_ringbuf_output(&events, stk,
 			       offsetof(struct drip_ev_stack, ips) + (nr & 127) * sizeof(__u64),
-			       wakeup_flag())) {
+			       BPF_RB_FORCE_WAKEUP)) {
 		stat_inc(DRIP_STAT_RB_FULL_STACK);
 		return 0;
 	}
