@@ -30,9 +30,11 @@
 #endif
 
 #define MAX_SHNUM	(1u << 16)   /* sections we look at; more is absurd for a binary */
-#define MAX_LOADS	256	     /* PT_LOAD segments kept (real files have < 10) */
+#define MAX_PHNUM	(1u << 16)   /* program headers, likewise */
+#define MAX_LOADS	64	     /* PT_LOAD segments kept (real files have < 10) */
 #define MAX_NOTES	1024	     /* notes per note segment/section */
 #define MAX_NOTE_BYTES	(1u << 20)   /* bytes of one note segment/section read */
+#define MAX_NOTE_TOTAL	(4u << 20)   /* bytes of notes read in all */
 #define MAX_TABLE_BYTES (1ull << 30) /* one symbol or string table */
 #define MAX_SYMS	(1u << 24)   /* function symbols kept (indices fit in u32) */
 #define MAX_VERDEFS	1024	     /* version definitions walked */
@@ -80,6 +82,15 @@ struct elf_file {
 	size_t nr_addrs;
 	uint32_t *by_name; /* indices into funcs */
 	char *strtab[2];   /* .strtab and .dynstr, each NUL-terminated by us */
+};
+
+/* Parsing state beyond the result */
+struct ctx {
+	struct elf_file *e;
+	const struct src *s;
+	uint8_t *shdrs; /* the section header table, read once */
+	uint64_t shnum;
+	uint64_t note_budget; /* note bytes still to be read: forged files repeat notes */
 };
 
 /* A cursor that cannot pass its end */
@@ -198,44 +209,49 @@ static void scan_notes(struct elf_file *e, const uint8_t *buf, size_t len, uint6
 	}
 }
 
-static int read_notes(struct elf_file *e, const struct src *s, uint64_t off, uint64_t len,
-		      uint64_t align)
+static int read_notes(struct ctx *c, uint64_t off, uint64_t len, uint64_t align)
 {
 	uint8_t *buf;
 	int err;
 
-	if (e->build_id_len || !len)
+	if (c->e->build_id_len || !len || !c->note_budget)
 		return 0;
 	if (len > MAX_NOTE_BYTES)
 		len = MAX_NOTE_BYTES;
-	err = src_dup(s, off, len, 0, &buf);
+	if (len > c->note_budget)
+		len = c->note_budget;
+	c->note_budget -= len;
+	err = src_dup(c->s, off, len, 0, &buf);
 	if (err)
 		return err;
-	scan_notes(e, buf, len, align);
+	scan_notes(c->e, buf, len, align);
 	free(buf);
 	return 0;
 }
 
 /* ---- segments --------------------------------------------------------- */
 
-static int read_segments(struct elf_file *e, const struct src *s, uint64_t phoff, uint64_t phnum)
+static int read_segments(struct ctx *c, uint64_t phoff, uint64_t phnum)
 {
+	struct elf_file *e = c->e;
+	uint8_t *phdrs;
+	int err;
+
+	err = src_dup(c->s, phoff, phnum * sizeof(Elf64_Phdr), 0, &phdrs);
+	if (err)
+		return err;
 	for (uint64_t i = 0; i < phnum; i++) {
 		Elf64_Phdr ph;
 		struct seg *g;
 		uint64_t end;
-		int err;
 
-		/* phnum <= 2^32 and phoff is checked by src_read: no overflow */
-		err = src_read(s, phoff + i * sizeof(ph), &ph, sizeof(ph));
-		if (err)
-			return err;
+		memcpy(&ph, phdrs + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_NOTE) {
 			/* a note segment outside the file is skipped, not fatal */
-			if (in_file(ph.p_offset, ph.p_filesz, s->size)) {
-				err = read_notes(e, s, ph.p_offset, ph.p_filesz, ph.p_align);
+			if (in_file(ph.p_offset, ph.p_filesz, c->s->size)) {
+				err = read_notes(c, ph.p_offset, ph.p_filesz, ph.p_align);
 				if (err)
-					return err;
+					goto out;
 			}
 			continue;
 		}
@@ -243,8 +259,10 @@ static int read_segments(struct elf_file *e, const struct src *s, uint64_t phoff
 			continue;
 		if (__builtin_add_overflow(ph.p_offset, ph.p_filesz, &end) ||
 		    __builtin_add_overflow(ph.p_vaddr, ph.p_memsz, &end) ||
-		    ph.p_filesz > ph.p_memsz)
-			return -EBADMSG;
+		    ph.p_filesz > ph.p_memsz) {
+			err = -EBADMSG;
+			goto out;
+		}
 		if (e->nr_segs == MAX_LOADS) {
 			pr_debug("elf: more than %d PT_LOAD segments: ignoring the rest",
 				 MAX_LOADS);
@@ -257,7 +275,10 @@ static int read_segments(struct elf_file *e, const struct src *s, uint64_t phoff
 		g->filesz = ph.p_filesz;
 		g->exec = ph.p_flags & PF_X;
 	}
-	return 0;
+	err = 0;
+out:
+	free(phdrs);
+	return err;
 }
 
 /* file offset -> vaddr through the PT_LOAD holding it (executable ones first) */
@@ -314,6 +335,8 @@ struct symtab {
 	uint16_t *versym; /* dynsym only, may be NULL; nr entries */
 	const char **vernames;
 	uint32_t nr_vernames; /* indexed by version index & 0x7fff */
+	uint64_t budget;      /* name bytes still to be scanned */
+	bool over_budget;     /* names overlap absurdly: a forged table */
 	bool dynamic;
 };
 
@@ -326,9 +349,12 @@ static void symtab_release(struct symtab *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int read_shdr(const struct src *s, uint64_t shoff, uint64_t i, Elf64_Shdr *sh)
+static int get_shdr(const struct ctx *c, uint64_t i, Elf64_Shdr *sh)
 {
-	return src_read(s, shoff + i * sizeof(*sh), sh, sizeof(*sh));
+	if (i >= c->shnum)
+		return -EBADMSG;
+	memcpy(sh, c->shdrs + i * sizeof(*sh), sizeof(*sh));
+	return 0;
 }
 
 static const char *str_at(const struct symtab *t, uint64_t off)
@@ -387,18 +413,18 @@ static int read_verdefs(struct symtab *t, const struct src *s, const Elf64_Shdr 
 }
 
 /* Load the symbol table in section idx, its strings and (dynsym) versions. */
-static int read_symtab(struct symtab *t, const struct src *s, uint64_t shoff, uint64_t shnum,
-		       uint64_t idx)
+static int read_symtab(struct symtab *t, const struct ctx *c, uint64_t idx)
 {
+	const struct src *s = c->s;
 	Elf64_Shdr sh, strsh, vsh;
 	int err;
 
-	err = read_shdr(s, shoff, idx, &sh);
+	err = get_shdr(c, idx, &sh);
 	if (err)
 		return err;
-	if (sh.sh_entsize != sizeof(Elf64_Sym) || sh.sh_link >= shnum)
+	if (sh.sh_entsize != sizeof(Elf64_Sym))
 		return -EBADMSG;
-	err = read_shdr(s, shoff, sh.sh_link, &strsh);
+	err = get_shdr(c, sh.sh_link, &strsh);
 	if (err)
 		return err;
 	if (strsh.sh_type != SHT_STRTAB)
@@ -414,8 +440,8 @@ static int read_symtab(struct symtab *t, const struct src *s, uint64_t shoff, ui
 	if (!t->dynamic)
 		return 0;
 	/* versions are a refinement: a broken version section is ignored */
-	for (uint64_t i = 0; i < shnum; i++) {
-		err = read_shdr(s, shoff, i, &vsh);
+	for (uint64_t i = 0; i < c->shnum; i++) {
+		err = get_shdr(c, i, &vsh);
 		if (err)
 			return err;
 		if (vsh.sh_type == SHT_GNU_verdef && vsh.sh_link == sh.sh_link && !t->vernames) {
@@ -442,12 +468,14 @@ static unsigned int leading_underscores(const char *name)
 }
 
 /* Fill f from sym; false when sym is not a defined function. */
-static bool make_func(const struct symtab *t, uint64_t i, struct func *f)
+static bool make_func(struct symtab *t, uint64_t i, struct func *f)
 {
 	unsigned int type, bind;
 	bool hidden = false, local, weak;
 	const char *at;
 	Elf64_Sym sym;
+	uint64_t room;
+	size_t len;
 
 	memcpy(&sym, t->syms + i * sizeof(sym), sizeof(sym));
 	type = ELF64_ST_TYPE(sym.st_info);
@@ -458,12 +486,24 @@ static bool make_func(const struct symtab *t, uint64_t i, struct func *f)
 	f->name = str_at(t, sym.st_name);
 	if (!f->name || !f->name[0])
 		return false;
+	/*
+	 * Symbols may all point into one long unterminated string: scanning
+	 * stays linear in the table sizes, and a table that would take more is
+	 * refused.  str[str_len] is our NUL, so name[len] can be read.
+	 */
+	room = t->str_len - sym.st_name;
+	len = strnlen(f->name, room < t->budget ? room : t->budget);
+	t->budget -= len;
+	if (f->name[len]) {
+		t->over_budget = true;
+		return false;
+	}
 	f->addr = sym.st_value;
 	f->size = sym.st_size;
 	f->version = NULL;
-	at = strchr(f->name, '@');
-	f->base_len = at ? (uint32_t)(at - f->name) : (uint32_t)strlen(f->name);
-	if (!f->base_len)
+	at = memchr(f->name, '@', len);
+	f->base_len = at ? (uint32_t)(at - f->name) : (uint32_t)len;
+	if (!f->base_len || len > UINT32_MAX)
 		return false;
 	if (at) { /* .symtab spells versions out: "memcpy@GLIBC_2.2.5", "malloc@@GLIBC_2.2.5" */
 		hidden = at[1] != '@';
@@ -490,13 +530,17 @@ static bool make_func(const struct symtab *t, uint64_t i, struct func *f)
 	return true;
 }
 
-static int add_funcs(struct elf_file *e, const struct symtab *t)
+static int add_funcs(struct elf_file *e, struct symtab *t)
 {
 	uint64_t n = 0;
 	struct func f, *tmp;
 
-	for (uint64_t i = 1; i < t->nr; i++)
+	/* two passes; generous for real tables (each name read a few times) */
+	t->budget = 16 * t->str_len + 512 * t->nr + (1u << 20);
+	for (uint64_t i = 1; i < t->nr && !t->over_budget; i++)
 		n += make_func(t, i, &f);
+	if (t->over_budget)
+		return -EFBIG;
 	if (!n)
 		return 0;
 	if (n + e->nr_funcs > MAX_SYMS)
@@ -508,7 +552,7 @@ static int add_funcs(struct elf_file *e, const struct symtab *t)
 	for (uint64_t i = 1; i < t->nr && e->nr_funcs < MAX_SYMS; i++)
 		if (make_func(t, i, &f))
 			e->funcs[e->nr_funcs++] = f;
-	return 0;
+	return t->over_budget ? -EFBIG : 0;
 }
 
 static int cmp_base(const struct func *a, const struct func *b)
@@ -623,26 +667,25 @@ static int index_funcs(struct elf_file *e)
 	return 0;
 }
 
-static int find_sections(uint64_t shoff, uint64_t shnum, const struct src *s, uint64_t *symtab,
-			 uint64_t *dynsym, struct elf_file *e)
+static int find_sections(struct ctx *c, uint64_t *symtab, uint64_t *dynsym)
 {
 	*symtab = *dynsym = 0;
-	for (uint64_t i = 1; i < shnum; i++) {
+	for (uint64_t i = 1; i < c->shnum; i++) {
 		Elf64_Shdr sh;
 		int err;
 
-		err = read_shdr(s, shoff, i, &sh);
+		err = get_shdr(c, i, &sh);
 		if (err)
 			return err;
 		/* a section past the end means a truncated or forged file */
-		if (sh.sh_type != SHT_NOBITS && !in_file(sh.sh_offset, sh.sh_size, s->size))
+		if (sh.sh_type != SHT_NOBITS && !in_file(sh.sh_offset, sh.sh_size, c->s->size))
 			return -EBADMSG;
 		if (sh.sh_type == SHT_SYMTAB && !*symtab)
 			*symtab = i;
 		else if (sh.sh_type == SHT_DYNSYM && !*dynsym)
 			*dynsym = i;
 		else if (sh.sh_type == SHT_NOTE) {
-			err = read_notes(e, s, sh.sh_offset, sh.sh_size, sh.sh_addralign);
+			err = read_notes(c, sh.sh_offset, sh.sh_size, sh.sh_addralign);
 			if (err)
 				return err;
 		}
@@ -650,15 +693,15 @@ static int find_sections(uint64_t shoff, uint64_t shnum, const struct src *s, ui
 	return 0;
 }
 
-static int load_symbols(struct elf_file *e, const struct src *s, uint64_t shoff, uint64_t shnum,
-			uint64_t idx, bool dynamic)
+static int load_symbols(const struct ctx *c, uint64_t idx, bool dynamic)
 {
+	struct elf_file *e = c->e;
 	struct symtab t = { .dynamic = dynamic };
 	int err;
 
 	if (!idx)
 		return 0;
-	err = read_symtab(&t, s, shoff, shnum, idx);
+	err = read_symtab(&t, c, idx);
 	if (!err)
 		err = add_funcs(e, &t);
 	if (!err && e->nr_funcs) {
@@ -671,7 +714,8 @@ static int load_symbols(struct elf_file *e, const struct src *s, uint64_t shoff,
 
 static int parse(struct elf_file *e, const struct src *s)
 {
-	uint64_t phnum, shnum = 0, symtab, dynsym;
+	struct ctx c = { .e = e, .s = s, .note_budget = MAX_NOTE_TOTAL };
+	uint64_t phnum, symtab, dynsym;
 	Elf64_Shdr sh0;
 	Elf64_Ehdr eh;
 	int err;
@@ -695,34 +739,39 @@ static int parse(struct elf_file *e, const struct src *s)
 	if (eh.e_shoff) {
 		if (eh.e_shentsize != sizeof(Elf64_Shdr))
 			return -EBADMSG;
-		err = read_shdr(s, eh.e_shoff, 0, &sh0);
+		err = src_read(s, eh.e_shoff, &sh0, sizeof(sh0));
 		if (err)
 			return err;
-		shnum = eh.e_shnum ? eh.e_shnum : sh0.sh_size; /* extended numbering */
+		c.shnum = eh.e_shnum ? eh.e_shnum : sh0.sh_size; /* extended numbering */
 		if (phnum == PN_XNUM)
 			phnum = sh0.sh_info;
-		if (shnum > MAX_SHNUM)
+		if (c.shnum > MAX_SHNUM)
 			return -EFBIG;
-		if (!in_file(eh.e_shoff, shnum * sizeof(Elf64_Shdr), s->size))
-			return -EBADMSG;
-	}
-	if (phnum) {
-		if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
-		    !in_file(eh.e_phoff, phnum * sizeof(Elf64_Phdr), s->size))
-			return -EBADMSG;
-		err = read_segments(e, s, eh.e_phoff, phnum);
+		err = src_dup(s, eh.e_shoff, c.shnum * sizeof(Elf64_Shdr), 0, &c.shdrs);
 		if (err)
 			return err;
 	}
-	if (!shnum)
-		return 0;
-	err = find_sections(eh.e_shoff, shnum, s, &symtab, &dynsym, e);
+	if (phnum > MAX_PHNUM) {
+		err = -EFBIG;
+		goto out;
+	}
+	if (phnum) {
+		err = -EBADMSG;
+		if (eh.e_phentsize != sizeof(Elf64_Phdr))
+			goto out;
+		err = read_segments(&c, eh.e_phoff, phnum);
+		if (err)
+			goto out;
+	}
+	err = find_sections(&c, &symtab, &dynsym);
 	if (!err)
-		err = load_symbols(e, s, eh.e_shoff, shnum, symtab, false);
+		err = load_symbols(&c, symtab, false);
 	if (!err)
-		err = load_symbols(e, s, eh.e_shoff, shnum, dynsym, true);
+		err = load_symbols(&c, dynsym, true);
 	if (!err)
 		err = index_funcs(e);
+out:
+	free(c.shdrs);
 	return err;
 }
 
@@ -869,13 +918,14 @@ size_t elf_file__nr_funcs(const struct elf_file *e)
 
 int elf_file__func_offset(const struct elf_file *e, const char *name, uint64_t *file_off)
 {
-	const char *at = strchr(name, '@'), *ver = NULL;
+	const char *at, *ver = NULL;
 	struct func key = { .name = name };
 	bool want_default = false;
 	size_t lo = 0, hi;
 
-	if (!e)
+	if (!e || !name)
 		return -ENOENT;
+	at = strchr(name, '@');
 	key.base_len = at ? (uint32_t)(at - name) : (uint32_t)strlen(name);
 	if (at) {
 		want_default = at[1] == '@';

@@ -275,6 +275,73 @@ static void test_rejects_forged_tables(void **state)
 	elf_file__close(e);
 }
 
+/* 200000 symbols all naming offset 0 of a 4 MiB string table with no NUL */
+static void test_unterminated_names_do_not_hang(void **state)
+{
+	const size_t nsyms = 200000, strsz = 4u << 20;
+	size_t symoff = IMG_SIZE, stroff = IMG_SIZE + nsyms * sizeof(Elf64_Sym);
+	size_t len = stroff + strsz;
+	uint8_t *big = malloc(len);
+	struct elf_file *e = NULL;
+
+	assert_non_null(big);
+	memcpy(big, img, IMG_SIZE);
+	for (size_t i = 0; i < nsyms; i++) {
+		Elf64_Sym sym = {
+			.st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+			.st_shndx = 1,
+			.st_value = IMG_TEXT_VA + i % 0x200,
+		};
+
+		memcpy(big + symoff + i * sizeof(sym), &sym, sizeof(sym));
+	}
+	memset(big + stroff, 'A', strsz);
+	put_u64(big, shdr_field(7, offsetof(Elf64_Shdr, sh_offset)), symoff);
+	put_u64(big, shdr_field(7, offsetof(Elf64_Shdr, sh_size)), nsyms * sizeof(Elf64_Sym));
+	put_u64(big, shdr_field(8, offsetof(Elf64_Shdr, sh_offset)), stroff);
+	put_u64(big, shdr_field(8, offsetof(Elf64_Shdr, sh_size)), strsz);
+	alarm(60); /* unbounded, this is 800 GB of scanning */
+	assert_int_equal(elf_file__open_mem(big, len, &e), -EFBIG);
+	alarm(0);
+	assert_null(e);
+	free(big);
+}
+
+/* 65535 note sections, each 1 MiB of notes that are not a build-id */
+static void test_repeated_notes_do_not_hang(void **state)
+{
+	const size_t nsec = 0xffff, notes = 0x1000, notesz = 1u << 20;
+	size_t shoff = notes + notesz, len = shoff + nsec * sizeof(Elf64_Shdr);
+	uint8_t *big = calloc(1, len);
+	struct elf_file *e = NULL;
+	const uint8_t *id;
+	Elf64_Ehdr eh;
+
+	assert_non_null(big);
+	memcpy(&eh, img, sizeof(eh));
+	eh.e_phnum = 0;
+	eh.e_shoff = shoff;
+	eh.e_shnum = nsec;
+	eh.e_shstrndx = 0;
+	memcpy(big, &eh, sizeof(eh));
+	for (size_t i = 1; i < nsec; i++) {
+		Elf64_Shdr sh = {
+			.sh_type = SHT_NOTE,
+			.sh_offset = notes,
+			.sh_size = notesz,
+			.sh_addralign = 4,
+		};
+
+		memcpy(big + shoff + i * sizeof(sh), &sh, sizeof(sh));
+	}
+	alarm(60); /* unbounded, this is 64 GiB of copying */
+	assert_int_equal(elf_file__open_mem(big, len, &e), 0);
+	alarm(0);
+	assert_int_equal(elf_file__build_id(e, &id), 0);
+	elf_file__close(e);
+	free(big);
+}
+
 static void test_every_prefix_fails(void **state)
 {
 	/* the section headers come last: every strict prefix is a truncated file */
@@ -559,6 +626,8 @@ int main(void)
 		cmocka_unit_test(test_no_section_headers),
 		cmocka_unit_test(test_rejects_non_elf),
 		cmocka_unit_test(test_rejects_forged_tables),
+		cmocka_unit_test(test_unterminated_names_do_not_hang),
+		cmocka_unit_test(test_repeated_notes_do_not_hang),
 		cmocka_unit_test(test_every_prefix_fails),
 		cmocka_unit_test(test_random_byte_flips),
 		cmocka_unit_test(test_libc_offsets_match_nm),
