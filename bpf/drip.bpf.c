@@ -130,7 +130,11 @@ static __always_inline void drop_stale(struct thread_state *ts, __u64 sp)
 
 static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)
 {
-	struct thread_state *ts = thread_state();
+	struct thread_state *ts;
+
+	if (cfg.empty_programs)
+		return 0;
+	ts = thread_state();
 	__u64 sp = PT_REGS_SP(ctx);
 	struct pending *p;
 	__u32 d;
@@ -266,13 +270,16 @@ static __always_inline void emit_free(__u32 fn, __u64 addr, __u64 len)
 
 static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
 {
-	struct thread_state *ts = thread_state();
 	__u64 ret = PT_REGS_RC(ctx);
 	/* after `ret`, sp is one word above where it was at entry */
 	__u64 entry_sp = PT_REGS_SP(ctx) - 8;
+	struct thread_state *ts;
 	struct pending p;
 	__u32 d;
 
+	if (cfg.empty_programs)
+		return 0;
+	ts = thread_state();
 	if (!ts)
 		return 0;
 	/* nested calls that missed their return sit deeper than ours: drop them */
@@ -365,9 +372,12 @@ ALLOC_PROBES(pvalloc, DRIP_FN_PVALLOC)
 SEC("uprobe")
 int free_entry(struct pt_regs *ctx)
 {
-	struct thread_state *ts = thread_state();
 	__u64 addr = PT_REGS_PARM1(ctx);
+	struct thread_state *ts;
 
+	if (cfg.empty_programs)
+		return 0;
+	ts = thread_state();
 	if (!ts)
 		return 0;
 	drop_stale(ts, PT_REGS_SP(ctx));

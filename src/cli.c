@@ -55,6 +55,7 @@ static const char usage_trace[] =
 	"      --ringbuf-size MB    BPF ring buffer size in MiB, power of two (default 32)\n"
 	"      --no-stacks          do not capture stacks (totals per process only)\n"
 	"      --no-mmap            do not count anonymous mmap/munmap made by the program\n"
+	"      --empty-programs     benchmark aid: probes fire but record nothing\n"
 	"\n"
 	"  -v, --verbose            more messages (-vv: debug)\n"
 	"  -q, --quiet              errors only\n"
@@ -134,6 +135,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_NO_STACKS,
 	OPT_NO_MMAP,
+	OPT_EMPTY_PROGRAMS,
 };
 
 static int cmd_trace(int argc, char **argv)
@@ -152,6 +154,7 @@ static int cmd_trace(int argc, char **argv)
 		{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 		{ "no-mmap", no_argument, NULL, OPT_NO_MMAP },
+		{ "empty-programs", no_argument, NULL, OPT_EMPTY_PROGRAMS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -224,6 +227,9 @@ static int cmd_trace(int argc, char **argv)
 			break;
 		case OPT_NO_MMAP:
 			o.trace_mmap = false;
+			break;
+		case OPT_EMPTY_PROGRAMS:
+			o.empty_programs = true;
 			break;
 		case 'v':
 			verbose++;

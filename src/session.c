@@ -59,6 +59,7 @@ int session__open(const struct session_opts *o, struct session **out)
 	s->skel->rodata->cfg.trace_mmap = o->trace_mmap;
 	s->skel->rodata->cfg.capture_stacks = o->stacks;
 	s->skel->rodata->cfg.wakeup_bytes = o->ringbuf_size / 4;
+	s->skel->rodata->cfg.empty_programs = o->empty_programs;
 	err = bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_size);
 	if (err)
 		goto err_free;

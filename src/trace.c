@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +44,7 @@ struct tracer {
 	int child_status;  /* once reaped */
 	bool child_reaped;
 	uint64_t t_start;
+	uint64_t records; /* ring-buffer records consumed */
 };
 
 static int on_event(void *ctx, const void *data, size_t size)
@@ -50,6 +52,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 	struct tracer *t = ctx;
 	int type = collector__on_event(t->c, data, size);
 
+	t->records++;
 	/* a new image may bring its own allocator (a static binary, another libc) */
 	if (type == DRIP_EV_EXEC && t->a) {
 		const struct drip_ev_hdr *h = data;
@@ -267,6 +270,21 @@ out:
 	return err;
 }
 
+/* drip's own cost, for -v and `make bench` */
+static void print_self_usage(const struct tracer *t, uint64_t end_ns)
+{
+	struct rusage ru;
+	double secs = (end_ns - t->t_start) / 1e9;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;
+	pr_info("consumed %llu records in %.2f s (%.0f/s); drip cpu %.3f s, peak rss %ld KiB",
+		(unsigned long long)t->records, secs, secs > 0 ? t->records / secs : 0,
+		ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+			(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+		ru.ru_maxrss);
+}
+
 static void reap_child(struct tracer *t)
 {
 	int status;
@@ -331,6 +349,7 @@ int trace__run(const struct trace_opts *o)
 		.follow_children = o->follow_children,
 		.trace_mmap = o->trace_mmap,
 		.stacks = o->stacks,
+		.empty_programs = o->empty_programs,
 		.on_event = on_event,
 		.on_late_free = on_late_free,
 	};
@@ -457,6 +476,7 @@ int trace__run(const struct trace_opts *o)
 	/* stop tracing first: targets run at full speed from here */
 	attach__detach_targets(t.a);
 	session__drain(t.s);
+	print_self_usage(&t, now_ns());
 	ret = write_report(&t, true) ? EXIT_FAILURE_ : EXIT_OK;
 out:
 	if (go_fd >= 0)

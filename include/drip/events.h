@@ -116,6 +116,8 @@ struct drip_config {
 	__u32 trace_mmap;
 	__u32 capture_stacks;
 	__u32 wakeup_bytes; /* force a wake-up when this much data waits */
+	__u32 empty_programs; /* benchmark: probes fire, programs return at once */
+	__u32 pad;
 };
 
 #endif /* DRIP_EVENTS_H */

@@ -22,6 +22,7 @@ struct session_opts {
 	bool follow_children;
 	bool trace_mmap;
 	bool stacks;
+	bool empty_programs; /* benchmark the per-hit floor */
 	/* every ring-buffer record; return non-zero to stop consuming */
 	int (*on_event)(void *ctx, const void *data, size_t size);
 	/* a free drained from the overflow map (ring was full when it happened) */

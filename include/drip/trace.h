@@ -32,6 +32,7 @@ struct trace_opts {
 	size_t top;
 	size_t ringbuf_size;
 	bool stacks;
+	bool empty_programs;
 	bool trace_mmap;
 	bool verbose;
 };
