@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# libFuzzer targets for the parsers of untrusted input (ELF files, /proc maps).
+# `make fuzz` builds each target into build/fuzz/<name> and runs it for
+# FUZZ_SECONDS on build/fuzz/corpus-<name>, a copy of tests/fuzz/seed-<input>/
+# that keeps what earlier runs found.  Crashes land in build/fuzz/<name>-crash-*.
+# Needs clang with compiler-rt (Debian: libclang-rt-14-dev).
+# seed-elf/img.so is the image tests/unit/elf_image.h builds.
+
+FUZZ_SECONDS ?= 20
+FUZZ_CC	     ?= clang
+FUZZ_DIR     := build/fuzz
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Wall -Wextra -Wno-unused-parameter -Iinclude -D_GNU_SOURCE
+FUZZ_NAMES   := fuzz_elf fuzz_procmaps
+FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+
+.PHONY: fuzz fuzz-build
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_NAMES); do \
+		c=$(FUZZ_DIR)/corpus-$$t; mkdir -p $$c; \
+		cp tests/fuzz/seed-$${t#fuzz_}/* $$c/; \
+		echo "== $$t: $(FUZZ_SECONDS) s"; \
+		$(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/$$t- \
+			$$(test -f tests/fuzz/$$t.dict && echo -dict=tests/fuzz/$$t.dict) $$c; \
+	done
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/fuzz_elf: tests/fuzz/fuzz_elf.c src/elf.c src/log.c include/drip/elf.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+$(FUZZ_DIR)/fuzz_procmaps: tests/fuzz/fuzz_procmaps.c src/procmaps.c src/log.c \
+		include/drip/procmaps.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
