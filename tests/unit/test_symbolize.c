@@ -309,6 +309,31 @@ static void test_path_fallback_checks_inode(void **state)
 	symbolizer__free(s);
 }
 
+static void test_root_route_when_map_files_is_stale(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	struct procmaps *m, *self;
+	struct sym_info si;
+	struct stat st;
+
+	/*
+	 * A live pid, a range it does not map (no map_files entry) and an inode
+	 * the path does not have: only /proc/PID/root + path can resolve it, as
+	 * the path route checks inodes.
+	 */
+	assert_int_equal(stat(exe, &st), 0);
+	m = fake_maps("100000-40000000 r-xp 00000000 08:01 %" PRIu64 " %s\n",
+		      (uint64_t)st.st_ino + 1, exe);
+	self = self_maps();
+	if (procmaps__find(self, 0x100000 + marker_off))
+		skip(); /* we do map it: map_files would answer */
+	procmaps__free(self);
+	assert_int_equal(symbolizer__resolve(s, getpid(), m, 0x100000 + marker_off, &si), 0);
+	expect_fn(&si, MARKER, 0);
+	procmaps__free(m);
+	symbolizer__free(s);
+}
+
 static void test_fifo_does_not_block(void **state)
 {
 	char dir[] = "/tmp/drip-test-sym-XXXXXX", fifo[64];
@@ -376,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_deleted_file_through_map_files),
 		cmocka_unit_test(test_failure_is_cached),
 		cmocka_unit_test(test_path_fallback_checks_inode),
+		cmocka_unit_test(test_root_route_when_map_files_is_stale),
 		cmocka_unit_test(test_fifo_does_not_block),
 		cmocka_unit_test(test_many_stacks),
 	};
