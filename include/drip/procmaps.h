@@ -27,9 +27,17 @@ struct procmaps {
 	char *strings;	  /* owns the paths */
 };
 
-/* Parse a maps text of len bytes (need not be NUL-terminated). 0 or -errno. */
+/*
+ * Parse a maps text of len bytes (need not be NUL-terminated). 0 or -errno.
+ * A malformed line (or one overlapping an earlier vma) is skipped, so one odd
+ * line costs only its own addresses; -EBADMSG when lines exist but none
+ * parses; -E2BIG past 1M lines.  An empty text is 0 vmas (kernel threads).
+ */
 int procmaps__parse(const char *buf, size_t len, struct procmaps **out);
-/* Read /proc/<pid>/maps. -ENOENT/-ESRCH when the process is gone. */
+/*
+ * Read /proc/<pid>/maps whole. -ENOENT/-ESRCH when the process is gone,
+ * -EFBIG past 64 MiB, -EINVAL for pid <= 0.
+ */
 int procmaps__read(int pid, struct procmaps **out);
 void procmaps__free(struct procmaps *m);
 /* The vma containing addr, or NULL. O(log n). */
