@@ -532,34 +532,59 @@ struct build {
 	int err;
 };
 
-static int acc_block(uint32_t proc, uint64_t addr, uint64_t size, uint32_t stack, uint64_t ts,
-		     void *ctx)
+/* The accumulator of (proc, stack), created on first use. */
+static struct acc *acc_of(struct build *b, uint32_t proc, uint32_t stack, uint64_t ts)
 {
-	struct build *b = ctx;
 	uint64_t i;
 
-	if (b->o->min_age_ns && (ts > b->o->now_ns || b->o->now_ns - ts < b->o->min_age_ns))
-		return 0;
 	if (!u64map__get(&b->idx, site_key(proc, stack), &i)) {
 		if (b->nr == b->cap) {
 			size_t cap = b->cap ? 2 * b->cap : 256;
 			struct acc *n = realloc(b->accs, cap * sizeof(*n));
 
-			if (!n)
-				return b->err = -ENOMEM;
+			if (!n) {
+				b->err = -ENOMEM;
+				return NULL;
+			}
 			b->accs = n;
 			b->cap = cap;
 		}
 		i = b->nr++;
 		b->accs[i] = (struct acc){ .proc = proc, .stack = stack, .oldest_ts = ts };
-		if (u64map__set(&b->idx, site_key(proc, stack), i))
-			return b->err = -ENOMEM;
+		if (u64map__set(&b->idx, site_key(proc, stack), i)) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
 	}
-	b->accs[i].bytes += size;
-	b->accs[i].count++;
-	if (ts < b->accs[i].oldest_ts)
-		b->accs[i].oldest_ts = ts;
+	return &b->accs[i];
+}
+
+static int acc_block(uint32_t proc, uint64_t addr, uint64_t size, uint32_t stack, uint64_t ts,
+		     void *ctx)
+{
+	struct build *b = ctx;
+	struct acc *a;
+
+	if (b->o->min_age_ns && (ts > b->o->now_ns || b->o->now_ns - ts < b->o->min_age_ns))
+		return 0;
+	a = acc_of(b, proc, stack, ts);
+	if (!a)
+		return b->err;
+	a->bytes += size;
+	a->count++;
+	if (ts < a->oldest_ts)
+		a->oldest_ts = ts;
 	return 0;
+}
+
+/* Sites whose blocks were all freed still get a row: their allocs and frees count. */
+static int acc_site(uint32_t proc, uint32_t stack, const struct site_stats *st, void *ctx)
+{
+	struct build *b = ctx;
+
+	if (b->c->procs[proc].replaced)
+		return 0;
+	return acc_of(b, proc, stack, b->o->now_ns) ? 0 : b->err;
 }
 
 /* stack_id: a hash of (build-id or module path, file offset) per frame, so
@@ -661,6 +686,8 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 	if (!o)
 		return -ENOMEM;
 	table__for_each_block(c->table, acc_block, &b);
+	if (!b.err)
+		table__for_each_site(c->table, acc_site, &b);
 	if (b.err)
 		goto out;
 
