@@ -145,9 +145,17 @@ void table__free(struct table *t)
 	free(t);
 }
 
+/*
+ * Double the slots.  The old array is read front to back and, when it came
+ * from mmap, every 2 MiB read is given back at once while the new array fills
+ * about as fast: growing holds little more than the new array (<= 85 B per
+ * block at the moment of doubling) instead of old + new (128 B).
+ */
 static int grow_blocks(struct table *t)
 {
-	size_t slots = (t->mask + 1) * 2, mask = slots - 1;
+	size_t slots = (t->mask + 1) * 2, mask = slots - 1,
+	       chunk = HUGE_PAGE_BYTES / sizeof(struct block);
+	bool mapped = (t->mask + 1) * sizeof(struct block) >= HUGE_PAGE_BYTES;
 	struct block *nb;
 
 	nb = blocks_alloc(slots);
@@ -157,6 +165,8 @@ static int grow_blocks(struct table *t)
 		const struct block *b = &t->blocks[i];
 		size_t j;
 
+		if (mapped && i && i % chunk == 0)
+			madvise(&t->blocks[i - chunk], HUGE_PAGE_BYTES, MADV_DONTNEED);
 		if (!b->addr)
 			continue;
 		/* keys are unique: take the first free slot */
