@@ -217,8 +217,8 @@ out_close:
 
 static int open_module(int pid, const struct vma *v)
 {
+	struct stat st = { 0 }; /* filled whenever an open succeeds */
 	char path[64];
-	struct stat st;
 	int fd = -ENOENT, root;
 
 	if (pid > 0) {
