@@ -257,13 +257,14 @@ static size_t block_slot(const struct table *t, uint32_t proc, uint64_t addr)
 	return i;
 }
 
-/* Take the block out of its site's outstanding totals. */
-static void site_release(struct table *t, const struct block *b)
+/* Take the block out of its site's outstanding totals; freed: count it as a free. */
+static void site_release(struct table *t, const struct block *b, bool freed)
 {
 	struct site_stats *st = &t->sites[b->site].st;
 
 	st->outstanding_bytes -= b->size;
 	st->outstanding_allocs--;
+	st->frees += freed;
 }
 
 /* Empty slot i, moving later blocks of the cluster back so no probe path breaks. */
@@ -305,8 +306,7 @@ int table__on_alloc(struct table *t, uint32_t proc, uint64_t addr, uint64_t size
 	b = &t->blocks[block_slot(t, proc, addr)];
 	if (b->addr) {
 		/* its release was lost: count it as freed where it came from */
-		site_release(t, b);
-		t->sites[b->site].st.frees++;
+		site_release(t, b, true);
 		ret = 1;
 	} else {
 		t->nr++;
@@ -331,8 +331,7 @@ int table__on_free(struct table *t, uint32_t proc, uint64_t addr, uint64_t ts_li
 	b = &t->blocks[i];
 	if (!b->addr || (ts_limit && b->ts >= ts_limit))
 		return -ENOENT;
-	site_release(t, b);
-	t->sites[b->site].st.frees++;
+	site_release(t, b, true);
 	block_remove(t, i);
 	return 0;
 }
@@ -355,7 +354,7 @@ size_t table__drop_proc(struct table *t, uint32_t proc)
 		struct block *b = &t->blocks[i];
 
 		if (b->addr && b->proc == proc) {
-			site_release(t, b); /* not a free: the image is gone */
+			site_release(t, b, false); /* not a free: the image is gone */
 			block_remove(t, i);
 			dropped++;
 		} else {
