@@ -37,6 +37,7 @@ struct thread_state {
 	__u64 mmap_flags;
 	struct pending p[DRIP_MAX_NEST];
 	struct drip_ev_stack stk; /* scratch for bpf_get_stack */
+	struct drip_ev_stack_ids ids;
 };
 
 struct {
@@ -208,6 +209,25 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 			       BPF_RB_FORCE_WAKEUP)) {
 		stat_inc(DRIP_STAT_RB_FULL_STACK);
 		return 0;
+	}
+	/* the same walk again, as (build-id, file offset): only for new stacks */
+	n = bpf_get_stack(ctx, ts->ids.ids, sizeof(ts->ids.ids),
+			  BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	if (n > 0) {
+		__u32 nid = (__u32)n / sizeof(struct drip_frame_id);
+
+		if (nid > DRIP_MAX_FRAMES)
+			nid = DRIP_MAX_FRAMES;
+		ts->ids.hdr.type = DRIP_EV_STACK_IDS;
+		ts->ids.hdr.tgid = tgid;
+		ts->ids.hdr.ts = now;
+		ts->ids.hash = h;
+		ts->ids.nr = nid;
+		if (bpf_ringbuf_output(&events, &ts->ids,
+				       offsetof(struct drip_ev_stack_ids, ids) +
+					       (nid & 127) * sizeof(struct drip_frame_id),
+				       BPF_RB_FORCE_WAKEUP))
+			stat_inc(DRIP_STAT_RB_FULL_STACK);
 	}
 	/* marked sent only once its record is in the ring */
 	__u32 one = 1;
@@ -399,7 +419,8 @@ static __always_inline __u32 task_nspid(struct task_struct *t)
 	return up.nr;
 }
 
-static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 ppid)
+static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 ppid,
+				      struct linux_binprm *bprm)
 {
 	struct drip_ev_proc *ev;
 
@@ -414,6 +435,10 @@ static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 p
 	ev->ppid = ppid;
 	ev->nspid = task_nspid(t);
 	ev->start_time = BPF_CORE_READ(t, group_leader, start_time);
+	ev->filename[0] = 0;
+	if (bprm)
+		bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
+					  BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 }
 
@@ -428,7 +453,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
 		stat_inc(DRIP_STAT_TARGETS_FULL);
-	emit_proc(DRIP_EV_FORK, child, ptgid);
+	emit_proc(DRIP_EV_FORK, child, ptgid, NULL);
 	return 0;
 }
 
@@ -438,7 +463,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u32 tgid = p->tgid;
 
 	if (bpf_map_lookup_elem(&targets, &tgid))
-		emit_proc(DRIP_EV_EXEC, p, 0);
+		emit_proc(DRIP_EV_EXEC, p, 0, bprm);
 	return 0;
 }
 
@@ -449,7 +474,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 
 	if (!group_dead || !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	emit_proc(DRIP_EV_EXIT, p, 0);
+	emit_proc(DRIP_EV_EXIT, p, 0, NULL);
 	bpf_map_delete_elem(&targets, &tgid);
 	return 0;
 }

@@ -40,6 +40,11 @@ struct rframe {
 	size_t build_id_len;
 };
 
+struct frame_ids {
+	uint32_t nr;
+	struct drip_frame_id ids[];
+};
+
 struct resolved {
 	uint32_t nr;
 	struct rframe *frames;
@@ -53,6 +58,7 @@ struct collector {
 	size_t nr_procs, cap_procs;
 	struct u64map live;	/* tgid -> proc index */
 	struct u64map site_res; /* (proc, stack) -> index into res */
+	struct u64map stack_ids; /* stack index + 1 -> struct frame_ids * */
 	struct resolved *res;
 	size_t nr_res, cap_res;
 	struct collector_counts n;
@@ -92,6 +98,10 @@ void collector__free(struct collector *c)
 	for (size_t i = 0; i < c->nr_res; i++)
 		free(c->res[i].frames);
 	free(c->res);
+	for (size_t i = 0; i < c->stack_ids.cap; i++)
+		if (c->stack_ids.keys[i])
+			free((void *)(uintptr_t)c->stack_ids.vals[i]);
+	u64map__release(&c->stack_ids);
 	free(c->procs);
 	u64map__release(&c->live);
 	u64map__release(&c->site_res);
@@ -120,8 +130,15 @@ static char *read_small(const char *path)
 	return strdup(buf);
 }
 
+/* Remember the files a snapshot maps, by build-id, while they can be opened. */
+static void learn(struct collector *c, const struct proc *p)
+{
+	if (p->maps && p->maps->nr && !p->exited)
+		symbolizer__learn_maps(c->sym, p->pid, p->maps);
+}
+
 /* comm, exe and maps, read while the process lives; each may stay unknown */
-static void proc_read_identity(struct proc *p)
+static void proc_read_identity(struct collector *c, struct proc *p)
 {
 	char path[64], exe[4096];
 	ssize_t n;
@@ -140,6 +157,7 @@ static void proc_read_identity(struct proc *p)
 	procmaps__free(p->maps);
 	p->maps = NULL;
 	procmaps__read(p->pid, &p->maps);
+	learn(c, p);
 }
 
 /*
@@ -204,7 +222,7 @@ static int proc_of(struct collector *c, uint32_t tgid)
 		return (int)idx;
 	i = proc_new(c, tgid, 0, 0, 0);
 	if (i >= 0)
-		proc_read_identity(&c->procs[i]);
+		proc_read_identity(c, &c->procs[i]);
 	return i;
 }
 
@@ -241,7 +259,7 @@ int collector__add_process(struct collector *c, pid_t pid)
 	i = proc_new(c, pid, read_ppid(pid), ticks * (1000000000ULL / (hz > 0 ? hz : 100)), 0);
 	if (i < 0)
 		return i;
-	proc_read_identity(&c->procs[i]);
+	proc_read_identity(c, &c->procs[i]);
 	return 0;
 }
 
@@ -289,8 +307,10 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 {
 	struct proc *p = &c->procs[proc];
 	const uint64_t *ips;
+	const struct frame_ids *fids = NULL;
 	struct resolved *r;
 	uint32_t nr, flags;
+	uint64_t fid_ptr;
 	bool reread = false;
 
 	if (stack == NO_STACK || u64map__get(&c->site_res, site_key(proc, stack), &(uint64_t){ 0 }))
@@ -305,6 +325,8 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 		c->cap_res = cap;
 	}
 	ips = stacks__ips(c->stacks, stack, &nr, &flags);
+	if (u64map__get(&c->stack_ids, (uint64_t)stack + 1, &fid_ptr))
+		fids = (const struct frame_ids *)(uintptr_t)fid_ptr;
 	r = &c->res[c->nr_res];
 	r->nr = nr;
 	r->frames = calloc(nr ? nr : 1, sizeof(*r->frames));
@@ -313,6 +335,19 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 	for (uint32_t i = 0; i < nr; i++) {
 		struct sym_info si = { 0 };
 
+		/* the kernel named the file (build-id) while the process ran: best evidence */
+		if (fids && i < fids->nr && fids->ids[i].status == DRIP_FRAME_ID_VALID &&
+		    !symbolizer__resolve_build_id(c->sym, fids->ids[i].build_id,
+						  sizeof(fids->ids[i].build_id), fids->ids[i].offset,
+						  &si)) {
+			r->frames[i].addr = ips[i];
+			r->frames[i].module = si.module;
+			r->frames[i].function = si.function;
+			r->frames[i].file_offset = si.file_offset;
+			r->frames[i].build_id = si.build_id;
+			r->frames[i].build_id_len = si.build_id_len;
+			continue;
+		}
 		/* a frame outside the snapshot: the process mapped something new */
 		if (!reread && !p->exited && (!p->maps || !procmaps__find(p->maps, ips[i]))) {
 			struct procmaps *m = NULL;
@@ -321,6 +356,7 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 			if (!procmaps__read(p->pid, &m)) {
 				procmaps__free(p->maps);
 				p->maps = m;
+				learn(c, p);
 			}
 		}
 		r->frames[i].addr = ips[i];
@@ -366,6 +402,7 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 		if (!p->exited && !procmaps__read(p->pid, &m)) {
 			procmaps__free(p->maps);
 			p->maps = m;
+			learn(c, p);
 		}
 	}
 	if (ev->old_addr)
@@ -405,6 +442,23 @@ static void on_free(struct collector *c, const struct drip_ev_free *ev)
 	release(c, (int)idx, ev->addr, ev->fn != DRIP_FN_MUNMAP);
 }
 
+/*
+ * The executable named by execve, learned even when the process is gone
+ * before we could read its maps (relative names: from drip's directory).
+ */
+static void learn_exec_file(struct collector *c, struct proc *p, const struct drip_ev_proc *ev)
+{
+	char name[sizeof(ev->filename) + 1];
+
+	memcpy(name, ev->filename, sizeof(ev->filename));
+	name[sizeof(ev->filename)] = 0;
+	if (!name[0])
+		return;
+	symbolizer__learn_file(c->sym, name);
+	if (!p->exe && name[0] == '/')
+		p->exe = strdup(name);
+}
+
 static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 {
 	uint64_t idx;
@@ -415,7 +469,7 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 		i = proc_new(c, ev->hdr.tgid, ev->ppid, ev->start_time, ev->nspid);
 		if (i < 0)
 			break;
-		proc_read_identity(&c->procs[i]);
+		proc_read_identity(c, &c->procs[i]);
 		inherit_identity(c, &c->procs[i]);
 		break;
 	case DRIP_EV_EXEC:
@@ -434,8 +488,9 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 			i = proc_new(c, ev->hdr.tgid, 0, ev->start_time, ev->nspid);
 		}
 		if (i >= 0) {
-			proc_read_identity(&c->procs[i]);
+			proc_read_identity(c, &c->procs[i]);
 			c->procs[i].maps_stale = true;
+			learn_exec_file(c, &c->procs[i], ev);
 		}
 		break;
 	case DRIP_EV_EXIT:
@@ -474,6 +529,29 @@ int collector__on_event(struct collector *c, const void *data, size_t size)
 			goto bad;
 		if (stacks__add(c->stacks, s->hash, (const uint64_t *)s->ips, s->nr, s->flags) < 0)
 			return -ENOMEM;
+		break;
+	}
+	case DRIP_EV_STACK_IDS: {
+		const struct drip_ev_stack_ids *s = data;
+		struct frame_ids *f;
+		int64_t idx;
+		uint64_t old;
+
+		if (size < offsetof(struct drip_ev_stack_ids, ids) || s->nr > DRIP_MAX_FRAMES ||
+		    size < offsetof(struct drip_ev_stack_ids, ids) + s->nr * sizeof(s->ids[0]))
+			goto bad;
+		idx = stacks__find(c->stacks, s->hash); /* its STACK record came first */
+		if (idx < 0 || u64map__get(&c->stack_ids, (uint64_t)idx + 1, &old))
+			break; /* sent again after BPF forgot it: keep the first */
+		f = malloc(sizeof(*f) + s->nr * sizeof(f->ids[0]));
+		if (!f)
+			return -ENOMEM;
+		f->nr = s->nr;
+		memcpy(f->ids, s->ids, s->nr * sizeof(f->ids[0]));
+		if (u64map__set(&c->stack_ids, (uint64_t)idx + 1, (uint64_t)(uintptr_t)f)) {
+			free(f);
+			return -ENOMEM;
+		}
 		break;
 	}
 	case DRIP_EV_FORK:

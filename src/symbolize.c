@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ enum module_state { MOD_NEW, MOD_LOADED, MOD_FAILED, MOD_PSEUDO };
 
 struct module {
 	struct module *next; /* hash chain */
+	struct module *next_bid; /* build-id chain */
 	uint64_t hash;
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
@@ -55,8 +57,11 @@ struct module {
 	char path[]; /* interned: what sym_info.module points to */
 };
 
+#define BID_BUCKETS 1024
+
 struct symbolizer {
 	struct module **buckets;
+	struct module *by_build_id[BID_BUCKETS]; /* loaded modules that have one */
 	size_t nr_buckets; /* a power of two */
 	size_t nr_modules;
 	size_t nr_loaded;
@@ -249,6 +254,34 @@ static int open_module(int pid, const struct vma *v)
 	return fd;
 }
 
+static size_t bid_bucket(const uint8_t *id, size_t len)
+{
+	return fnv1a(0xcbf29ce484222325ull, id, len) & (BID_BUCKETS - 1);
+}
+
+static struct module *find_build_id(const struct symbolizer *s, const uint8_t *id, size_t len)
+{
+	for (struct module *m = s->by_build_id[bid_bucket(id, len)]; m; m = m->next_bid) {
+		const uint8_t *mid;
+
+		if (elf_file__build_id(m->elf, &mid) == len && !memcmp(mid, id, len))
+			return m;
+	}
+	return NULL;
+}
+
+/* The first file seen with a build-id names it (a copy elsewhere has the same code). */
+static void index_build_id(struct symbolizer *s, struct module *m)
+{
+	const uint8_t *id;
+	size_t len = elf_file__build_id(m->elf, &id);
+
+	if (!len || find_build_id(s, id, len))
+		return;
+	m->next_bid = s->by_build_id[bid_bucket(id, len)];
+	s->by_build_id[bid_bucket(id, len)] = m;
+}
+
 static void module_load(struct symbolizer *s, struct module *m, int pid, const struct vma *v)
 {
 	int fd, err;
@@ -268,6 +301,7 @@ static void module_load(struct symbolizer *s, struct module *m, int pid, const s
 		goto out_fail;
 	m->state = MOD_LOADED;
 	s->nr_loaded++;
+	index_build_id(s, m);
 	return;
 out_fail:
 	if (!m->tries)
@@ -318,6 +352,64 @@ int symbolizer__resolve(struct symbolizer *s, int pid, const struct procmaps *ma
 		return 0;
 	out->build_id_len = elf_file__build_id(m->elf, &out->build_id);
 	out->function = elf_file__func_at(m->elf, off, &out->function_delta);
+	if (!out->function)
+		out->function_delta = 0;
+	return 0;
+}
+
+void symbolizer__learn_maps(struct symbolizer *s, int pid, const struct procmaps *maps)
+{
+	for (size_t i = 0; s && maps && i < maps->nr; i++) {
+		const struct vma *v = &maps->vmas[i];
+		struct module *m;
+
+		if (!v->exec || v->path[0] != '/')
+			continue;
+		m = module_get(s, v);
+		if (m && should_load(m, pid))
+			module_load(s, m, pid, v);
+	}
+}
+
+int symbolizer__learn_file(struct symbolizer *s, const char *path)
+{
+	struct vma v = { 0 };
+	struct module *m;
+	struct stat st;
+	char *real;
+
+	real = realpath(path, NULL);
+	if (!real)
+		return -errno;
+	if (stat(real, &st) || !S_ISREG(st.st_mode)) {
+		free(real);
+		return -ENOENT;
+	}
+	v.path = real;
+	v.inode = st.st_ino;
+	v.dev_major = major(st.st_dev);
+	v.dev_minor = minor(st.st_dev);
+	v.exec = true;
+	m = module_get(s, &v);
+	if (m && should_load(m, 0))
+		module_load(s, m, 0, &v);
+	free(real);
+	return m && m->state == MOD_LOADED ? 0 : -ENOENT;
+}
+
+int symbolizer__resolve_build_id(struct symbolizer *s, const uint8_t *id, size_t len,
+				 uint64_t file_offset, struct sym_info *out)
+{
+	struct module *m;
+
+	memset(out, 0, sizeof(*out));
+	m = s && len ? find_build_id(s, id, len) : NULL;
+	if (!m)
+		return -ENOENT;
+	out->module = m->path;
+	out->file_offset = file_offset;
+	out->build_id_len = elf_file__build_id(m->elf, &out->build_id);
+	out->function = elf_file__func_at(m->elf, file_offset, &out->function_delta);
 	if (!out->function)
 		out->function_delta = 0;
 	return 0;

@@ -34,6 +34,7 @@ enum drip_ev_type {
 	DRIP_EV_FORK,	   /* struct drip_ev_proc: new process (not thread) */
 	DRIP_EV_EXEC,	   /* struct drip_ev_proc: image replaced */
 	DRIP_EV_EXIT,	   /* struct drip_ev_proc: last thread gone */
+	DRIP_EV_STACK_IDS, /* struct drip_ev_stack_ids, right after its DRIP_EV_STACK */
 };
 
 struct drip_ev_hdr {
@@ -76,6 +77,31 @@ struct drip_ev_stack {
 	__u64 ips[DRIP_MAX_FRAMES]; /* only nr are sent */
 };
 
+/*
+ * (build-id, file offset) of each frame, taken by the kernel while the
+ * process runs, so a process that is gone before user space reads its maps
+ * still symbolizes.  Layout of the kernel's struct bpf_stack_build_id.
+ */
+struct drip_frame_id {
+	__s32 status; /* 1: build_id and offset valid; 2: only the ip; 0: none */
+	__u8 build_id[20];
+	__u64 offset;
+};
+
+enum drip_frame_id_status {
+	DRIP_FRAME_ID_EMPTY = 0,
+	DRIP_FRAME_ID_VALID = 1,
+	DRIP_FRAME_ID_IP = 2,
+};
+
+struct drip_ev_stack_ids {
+	struct drip_ev_hdr hdr;
+	__u64 hash;
+	__u32 nr;
+	__u32 pad;
+	struct drip_frame_id ids[DRIP_MAX_FRAMES]; /* only nr are sent */
+};
+
 enum drip_stack_flags {
 	DRIP_STACK_TRUNCATED = 1 << 0, /* walk hit DRIP_MAX_FRAMES */
 };
@@ -85,6 +111,7 @@ struct drip_ev_proc {
 	__u32 ppid;  /* parent tgid (FORK) */
 	__u32 nspid; /* tgid in its own PID namespace */
 	__u64 start_time; /* task start, ns since boot: (tgid, start_time) names a process */
+	__u8 filename[256]; /* EXEC: the path given to execve, NUL-terminated */
 };
 
 /* Key of the free-overflow map: frees that found the ring buffer full. */

@@ -39,4 +39,19 @@ void symbolizer__free(struct symbolizer *s);
 int symbolizer__resolve(struct symbolizer *s, int pid, const struct procmaps *maps, uint64_t addr,
 			struct sym_info *out);
 
+/*
+ * Open every file-backed executable mapping of pid now, while it lives, and
+ * index it by build-id: frames the kernel named by (build-id, offset) resolve
+ * later even when the process is gone.
+ */
+void symbolizer__learn_maps(struct symbolizer *s, int pid, const struct procmaps *maps);
+/* Open and index the ELF file at path (e.g. the file an execve named). 0 or -errno. */
+int symbolizer__learn_file(struct symbolizer *s, const char *path);
+/*
+ * Resolve a file offset in the learned file with this build-id.  -ENOENT when
+ * no learned file has it (fields then NULL); strings live until symbolizer__free.
+ */
+int symbolizer__resolve_build_id(struct symbolizer *s, const uint8_t *id, size_t len,
+				 uint64_t file_offset, struct sym_info *out);
+
 #endif /* DRIP_SYMBOLIZE_H */
