@@ -72,6 +72,7 @@ struct elf_file {
 	uint8_t *mem; /* copy kept by elf_file__open_mem */
 	uint64_t size;
 	bool dyn;
+	bool interp; /* has PT_INTERP: the dynamic loader maps libraries */
 	uint8_t build_id[MAX_BUILD_ID];
 	size_t build_id_len;
 	struct seg segs[MAX_LOADS];
@@ -255,6 +256,8 @@ static int read_segments(struct ctx *c, uint64_t phoff, uint64_t phnum)
 			}
 			continue;
 		}
+		if (ph.p_type == PT_INTERP)
+			e->interp = true;
 		if (ph.p_type != PT_LOAD)
 			continue;
 		if (__builtin_add_overflow(ph.p_offset, ph.p_filesz, &end) ||
@@ -904,6 +907,11 @@ size_t elf_file__build_id(const struct elf_file *e, const uint8_t **id)
 {
 	*id = e && e->build_id_len ? e->build_id : NULL;
 	return e ? e->build_id_len : 0;
+}
+
+int elf_file__has_interp(const struct elf_file *e)
+{
+	return e->interp;
 }
 
 int elf_file__is_dyn(const struct elf_file *e)

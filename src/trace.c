@@ -326,6 +326,28 @@ static int attach_targets(struct tracer *t)
 	return attach_all(t);
 }
 
+/*
+ * A static executable without its own malloc binds no allocator drip can
+ * probe: say so rather than report nothing.  Scripts (#!) and dynamically
+ * linked programs pass; what they bind is probed as they map it.
+ */
+static int check_allocator(const char *cmd, const char *path)
+{
+	struct elf_file *elf = NULL;
+	uint64_t off;
+	int err;
+
+	if (elf_file__open(path, &elf))
+		return 0; /* not ELF (a script): its interpreter decides */
+	err = !elf_file__has_interp(elf) && elf_file__func_offset(elf, "malloc", &off) ? -ENOENT : 0;
+	elf_file__close(elf);
+	if (err) {
+		pr_err("cannot trace '%s': a static executable without malloc symbols", cmd);
+		pr_hint("drip probes malloc and free in the libraries or executable a process maps");
+	}
+	return err;
+}
+
 static int check_command(const struct trace_opts *o, char **resolved)
 {
 	struct stat st;
@@ -339,7 +361,7 @@ static int check_command(const struct trace_opts *o, char **resolved)
 		pr_err("cannot run '%s': %s", o->argv[0], strerror(EACCES));
 		return -EACCES;
 	}
-	return 0;
+	return check_allocator(o->argv[0], *resolved);
 }
 
 int trace__run(const struct trace_opts *o)
