@@ -28,6 +28,7 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all clean check unit e2e demo bench fuzz vmlinux lint targets
 
 all: drip

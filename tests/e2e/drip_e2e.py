@@ -527,9 +527,6 @@ def compare_process(report, tp, exited=None):
             elsewhere = [s for s in stacks if f in fnames(s) and s not in owned[f]]
             hint = "".join(f"\n      {f} elsewhere in a stack: {show_stack(s)}"
                            for s in elsewhere[:4])
-            if not owned[f] and not elsewhere:
-                hint = "".join(f"\n      a stack of no target function: {show_stack(s)}"
-                               for s in stacks if not owner(s, heap, mmap))
             problems.append(f"{who}: {f} ({want['kind']}): expected {exp}; drip reported "
                             f"{rep} in {len(owned[f])} stack(s){hint}")
         for s in owned[f]:
@@ -547,6 +544,14 @@ def compare_process(report, tp, exited=None):
                            else "it allocated before drip attached")
                     problems.append(f"{who}: expected no stack for {f} ({why}), drip "
                                     f"reported {show_stack(s)}")
+    missing = [f for f in funcs if not owned[f]]
+    if missing:
+        others = [s for s in stacks if not owner(s, heap, mmap)]
+        unnamed = sum(1 for s in stacks if not any(fnames(s)))
+        problems.append(f"{who}: no stack starts at {', '.join(missing)}; {unnamed} of "
+                        f"{len(stacks)} stacks have no function name at all; stacks of no "
+                        f"target function (largest first):" +
+                        "".join(f"\n      {show_stack(s)}" for s in others[:8]))
     roots = set(tp["complete_under"])
     for s in stacks:
         hit = roots.intersection(fnames(s))
