@@ -177,23 +177,35 @@ static __always_inline __u64 hash_stack(const __u64 *ips, __u32 nr)
  * is the allocator's caller, exactly once, whatever the probed instruction.
  */
 static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, __u32 tgid,
-					   __u64 now)
+					   __u64 now, bool syscall_site)
 {
 	struct drip_ev_stack *stk = &ts->stk;
+	__u32 nr, skip = syscall_site;
 	long n;
-	__u32 nr;
 	__u64 h;
 
 	if (!cfg.capture_stacks)
 		return 0;
-	n = bpf_get_stack(ctx, stk->ips, sizeof(stk->ips), BPF_F_USER_STACK);
+	/*
+	 * In a syscall the walk starts inside libc's wrapper, a leaf that pushed
+	 * nothing: its caller sits at [sp], and the frame-pointer walk would skip
+	 * it.  Slot 0 gets [sp]; user space keeps whichever of the two is right.
+	 */
+	n = bpf_get_stack(ctx, &stk->ips[skip], sizeof(stk->ips) - skip * sizeof(__u64),
+			  BPF_F_USER_STACK);
 	if (n <= 0) {
 		stat_inc(DRIP_STAT_STACK_ERR);
 		return 0;
 	}
-	nr = (__u32)n / 8;
+	nr = (__u32)n / 8 + skip;
 	if (nr > DRIP_MAX_FRAMES)
 		nr = DRIP_MAX_FRAMES;
+	if (syscall_site) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		stk->ips[0] = 0;
+		bpf_probe_read_user(&stk->ips[0], sizeof(__u64), (void *)BPF_CORE_READ(regs, sp));
+	}
 	h = hash_stack(stk->ips, nr);
 	if (bpf_map_lookup_elem(&sent_stacks, &h))
 		return h;
@@ -202,7 +214,8 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 	stk->hdr.ts = now;
 	stk->hash = h;
 	stk->nr = nr;
-	stk->flags = nr == DRIP_MAX_FRAMES ? DRIP_STACK_TRUNCATED : 0;
+	stk->flags = (nr == DRIP_MAX_FRAMES ? DRIP_STACK_TRUNCATED : 0) |
+		     (syscall_site ? DRIP_STACK_SYSCALL : 0);
 	/* wake the consumer now: it reads the maps for a new stack while the process lives */
 	if (bpf_ringbuf_output(&events, stk,
 			       offsetof(struct drip_ev_stack, ips) + (nr & 127) * sizeof(__u64),
@@ -211,10 +224,12 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 		return 0;
 	}
 	/* the same walk again, as (build-id, file offset): only for new stacks */
-	n = bpf_get_stack(ctx, ts->ids.ids, sizeof(ts->ids.ids),
+	ts->ids.ids[0].status = DRIP_FRAME_ID_EMPTY; /* the [sp] slot of a syscall site */
+	n = bpf_get_stack(ctx, &ts->ids.ids[skip],
+			  sizeof(ts->ids.ids) - skip * sizeof(struct drip_frame_id),
 			  BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
 	if (n > 0) {
-		__u32 nid = (__u32)n / sizeof(struct drip_frame_id);
+		__u32 nid = (__u32)n / sizeof(struct drip_frame_id) + skip;
 
 		if (nid > DRIP_MAX_FRAMES)
 			nid = DRIP_MAX_FRAMES;
@@ -236,14 +251,14 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 }
 
 static __always_inline void emit_alloc(void *ctx, struct thread_state *ts, __u32 fn, __u64 addr,
-				       __u64 nmemb, __u64 size, __u64 old)
+				       __u64 nmemb, __u64 size, __u64 old, bool syscall_site)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 now = bpf_ktime_get_ns();
 	struct drip_ev_alloc *ev;
 	__u64 h;
 
-	h = capture_stack(ctx, ts, id >> 32, now);
+	h = capture_stack(ctx, ts, id >> 32, now, syscall_site);
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		stat_inc(DRIP_STAT_RB_FULL_ALLOC);
@@ -327,26 +342,26 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
 	case DRIP_FN_VALLOC:
 	case DRIP_FN_PVALLOC:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, 1, p.a0, 0);
+			emit_alloc(ctx, ts, fn, ret, 1, p.a0, 0, false);
 		break;
 	case DRIP_FN_CALLOC:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, p.a0, p.a1, 0);
+			emit_alloc(ctx, ts, fn, ret, p.a0, p.a1, 0, false);
 		break;
 	case DRIP_FN_ALIGNED_ALLOC:
 	case DRIP_FN_MEMALIGN:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, 1, p.a1, 0);
+			emit_alloc(ctx, ts, fn, ret, 1, p.a1, 0, false);
 		break;
 	case DRIP_FN_REALLOC:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, 1, p.a1, p.a0);
+			emit_alloc(ctx, ts, fn, ret, 1, p.a1, p.a0, false);
 		else if (!p.a1 && p.a0)
 			emit_free(fn, p.a0, 0); /* realloc(p, 0) frees and returns NULL */
 		break;
 	case DRIP_FN_REALLOCARRAY:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, p.a1, p.a2, p.a0);
+			emit_alloc(ctx, ts, fn, ret, p.a1, p.a2, p.a0, false);
 		else if ((!p.a1 || !p.a2) && p.a0)
 			emit_free(fn, p.a0, 0);
 		break;
@@ -360,7 +375,7 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
 			break;
 		}
 		if (addr)
-			emit_alloc(ctx, ts, fn, addr, 1, p.a2, 0);
+			emit_alloc(ctx, ts, fn, addr, 1, p.a2, 0, false);
 		break;
 	}
 	}
@@ -538,7 +553,7 @@ int on_mmap_exit(struct sys_exit_args *args)
 	ts->mmap_pending = 0;
 	if (args->ret < 0 && args->ret > -4096)
 		return 0;
-	emit_alloc(args, ts, DRIP_FN_MMAP, (__u64)args->ret, 1, ts->mmap_len, 0);
+	emit_alloc(args, ts, DRIP_FN_MMAP, (__u64)args->ret, 1, ts->mmap_len, 0, true);
 	return 0;
 }
 

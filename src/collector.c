@@ -300,6 +300,27 @@ const struct collector_counts *collector__counts(const struct collector *c)
 }
 
 /*
+ * A stack taken in a syscall holds [sp] in slot 0 and the syscall site in
+ * slot 1.  In libc's wrappers (leaves that push nothing) [sp] is the caller,
+ * which the frame-pointer walk skips: keep it and drop the wrapper, as an
+ * allocator frame is dropped.  Elsewhere [sp] is just stack data: drop it.
+ */
+static void drop_syscall_slot(struct resolved *r)
+{
+	static const char *const wrappers[] = { "mmap", "mmap64", "__mmap", "munmap", "__munmap",
+						"syscall" };
+	size_t drop = 0;
+
+	if (r->nr < 2)
+		return;
+	for (size_t i = 0; r->frames[1].function && i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
+		if (!strcmp(r->frames[1].function, wrappers[i]))
+			drop = 1;
+	memmove(&r->frames[drop], &r->frames[drop + 1], (r->nr - drop - 1) * sizeof(r->frames[0]));
+	r->nr--;
+}
+
+/*
  * Resolve a (proc, stack) the first time it is seen, while the process still
  * lives: addresses mean code only together with the maps of that moment.
  */
@@ -368,6 +389,8 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 		r->frames[i].build_id = si.build_id;
 		r->frames[i].build_id_len = si.build_id_len;
 	}
+	if (flags & DRIP_STACK_SYSCALL)
+		drop_syscall_slot(r);
 	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
 		free(r->frames);
 		return;

@@ -104,6 +104,7 @@ struct drip_ev_stack_ids {
 
 enum drip_stack_flags {
 	DRIP_STACK_TRUNCATED = 1 << 0, /* walk hit DRIP_MAX_FRAMES */
+	DRIP_STACK_SYSCALL = 1 << 1,   /* ips[0] is [sp] at a syscall, ips[1] the syscall site */
 };
 
 struct drip_ev_proc {
