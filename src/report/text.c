@@ -252,7 +252,9 @@ static int groups__init(struct groups *gs, const struct report *r)
 			if (strncmp(gs->by_id[i]->stack_id, gs->by_id[j]->stack_id,
 				    sizeof(r->stacks->stack_id)))
 				break;
-			group__add(gs->by_id[j]->exited ? dead : live, gs->by_id[j]);
+			/* the text report is about what is held: fully freed sites stay in JSON */
+			if (gs->by_id[j]->outstanding_allocs)
+				group__add(gs->by_id[j]->exited ? dead : live, gs->by_id[j]);
 		}
 		live->rows = dead->rows = &gs->by_id[i];
 		live->nr_rows = dead->nr_rows = j - i;
@@ -496,11 +498,13 @@ int report__write_text(const struct report *r, const struct text_opts *o, FILE *
 		print_incomplete(f, r);
 
 	n = gs.nr_live < top ? gs.nr_live : top;
-	fprintf(f, "\nTop %zu stack%s by outstanding memory (merged across processes):\n", n,
-		plural(n));
-	if (!gs.nr_live)
-		fputs("  none in live processes\n", f);
-	print_groups(f, gs.live, gs.nr_live, top, verbose);
+	if (gs.nr_live) {
+		fprintf(f, "\nTop %zu stack%s by outstanding memory (merged across processes):\n",
+			n, plural(n));
+		print_groups(f, gs.live, gs.nr_live, top, verbose);
+	} else {
+		fputs("\nLive processes: no outstanding memory\n", f);
+	}
 
 	if (gs.nr_exited) {
 		for (i = 0; i < gs.nr_exited; i++) {

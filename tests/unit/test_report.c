@@ -427,6 +427,8 @@ static void test_text_sanitizes_target_strings(void **state)
 	};
 	static const struct report_stack st = {
 		.stack_id = "0123456789abcdef",
+		.outstanding_bytes = 64,
+		.outstanding_allocs = 1,
 		.nr_frames = 1,
 		.frames = &fr,
 	};
