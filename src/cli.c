@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drip/doctor.h"
+#include "drip/formats.h"
 #include "drip/log.h"
 #include "drip/report.h"
 #include "drip/trace.h"
@@ -47,7 +49,8 @@ static const char usage_trace[] =
 	"\n"
 	"report:\n"
 	"  -o, --output FILE        write the report here (default stdout)\n"
-	"  -f, --format FMT         text | json (default: from -o extension, else text)\n"
+	"  -f, --format FMT         text | json | folded | pprof | svg | html\n"
+	"                           (default: from the -o extension, else text)\n"
 	"      --top N              stacks to show in text output (default 20)\n"
 	"      --min-age SECONDS    only count allocations at least this old (default 0)\n"
 	"\n"
@@ -105,26 +108,25 @@ static int parse_pids(const char *s, struct trace_opts *o)
 	return 0;
 }
 
-static int format_of(const char *s, enum out_format *f)
+/* -f wins; else the -o extension; else text. */
+static int pick_format(const char *name, const char *output, const struct report_format **f)
 {
-	static const char *const later[] = { "folded", "pprof", "svg", "html" };
-
-	if (!strcmp(s, "text")) {
-		*f = FMT_TEXT;
-		return 0;
-	}
-	if (!strcmp(s, "json")) {
-		*f = FMT_JSON;
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (!strcmp(s, later[i])) {
-			pr_err("format '%s' is not available yet", s);
+	if (name) {
+		*f = format__find(name);
+		if (!*f) {
+			pr_err("unknown format '%s': expected one of %s", name, format__names());
 			return -EINVAL;
 		}
+	} else {
+		*f = output ? format__for_path(output) : NULL;
+		if (!*f)
+			*f = format__find("text");
 	}
-	pr_err("unknown format '%s': expected text or json", s);
-	return -EINVAL;
+	if ((*f)->binary && !output && isatty(STDOUT_FILENO)) {
+		pr_err("format '%s' is binary: write it to a file with -o", (*f)->name);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 enum {
@@ -265,14 +267,8 @@ static int cmd_trace(int argc, char **argv)
 		pr_hint("see 'drip trace --help'");
 		goto out;
 	}
-	if (format) {
-		if (format_of(format, &o.format))
-			goto out;
-	} else if (o.output) {
-		const char *dot = strrchr(o.output, '.');
-
-		o.format = dot && !strcmp(dot, ".json") ? FMT_JSON : FMT_TEXT;
-	}
+	if (pick_format(format, o.output, &o.format))
+		goto out;
 	ret = trace__run(&o);
 out:
 	free(o.pids);

@@ -15,6 +15,7 @@
 #include "drip/attach.h"
 #include "drip/collector.h"
 #include "drip/elf.h"
+#include "drip/formats.h"
 #include "drip/log.h"
 #include "drip/report.h"
 #include "drip/session.h"
@@ -233,7 +234,7 @@ static int write_report(struct tracer *t, bool final)
 		.min_age_ns = (uint64_t)(o->min_age_s * 1e9),
 		.bpf_drops = drops,
 	};
-	struct text_opts to = { .top = o->top, .verbose = o->verbose };
+	struct format_opts fo = { .top = o->top, .verbose = o->verbose };
 	struct report *r = NULL;
 	FILE *f = stdout;
 	int err;
@@ -253,7 +254,7 @@ static int write_report(struct tracer *t, bool final)
 			goto out;
 		}
 	}
-	err = o->format == FMT_JSON ? report__write_json(r, f) : report__write_text(r, &to, f);
+	err = o->format->write(r, &fo, f);
 	if (f != stdout) {
 		if (fclose(f) && !err)
 			err = -errno;

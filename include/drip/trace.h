@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum out_format { FMT_TEXT, FMT_JSON };
+struct report_format;
 
 /* INTERFACE.md exit codes */
 enum drip_exit {
@@ -28,7 +28,7 @@ struct trace_opts {
 	double min_age_s;
 	double grace_s;
 	const char *output; /* NULL: stdout */
-	enum out_format format;
+	const struct report_format *format;
 	size_t top;
 	size_t ringbuf_size;
 	bool stacks;
