@@ -20,6 +20,8 @@ struct format_opts {
 	enum weight weight; /* folded, svg, html: what a frame's width means */
 	bool per_pid;	    /* folded, svg, html: a process frame at the root */
 	const char *title;  /* svg, html: page title (NULL: a default) */
+	/* --diff: the OLD report; r is NEW.  Writers that cannot diff return -ENOTSUP. */
+	const struct report *base;
 };
 
 struct report_format {
