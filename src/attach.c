@@ -318,7 +318,7 @@ int attach__allocator_file(struct attach *a, const char *path)
 int attach__allocators_of(struct attach *a, pid_t pid)
 {
 	struct procmaps *maps = NULL;
-	int err;
+	int err, first_err = 0;
 
 	err = procmaps__read(pid, &maps);
 	if (err)
@@ -336,11 +336,15 @@ int attach__allocators_of(struct attach *a, pid_t pid)
 		if (stat(path, &st) || file_known(a, &st))
 			continue;
 		err = probe_file(a, path, &st);
-		if (err && err != -ENOENT && err != -ENOEXEC)
+		if (err && err != -ENOENT && err != -ENOEXEC) {
 			pr_warn("cannot probe allocator in '%s': %s", v->path, strerror(-err));
+			if (!first_err)
+				first_err = err;
+		}
 	}
 	procmaps__free(maps);
-	return a->nr_files ? (int)a->nr_files : -ENOENT;
+	/* -ENOENT only when there truly is no allocator; else say what failed */
+	return a->nr_files ? (int)a->nr_files : first_err ? first_err : -ENOENT;
 }
 
 static bool tid_known(const struct attach *a, pid_t tid)

@@ -301,7 +301,7 @@ static void reap_child(struct tracer *t)
 static int attach_targets(struct tracer *t)
 {
 	const struct trace_opts *o = t->o;
-	int err, probed = 0;
+	int err, probed = 0, last_err = 0;
 
 	for (size_t i = 0; i < o->nr_pids; i++) {
 		err = session__add_target(t->s, o->pids[i]);
@@ -318,6 +318,12 @@ static int attach_targets(struct tracer *t)
 		}
 		if (err > 0)
 			probed++;
+		else if (err != -ENOENT)
+			last_err = err;
+	}
+	if (!probed && last_err) {
+		pr_err("cannot trace: probing the allocators failed: %s", strerror(-last_err));
+		return last_err;
 	}
 	if (!probed) {
 		pr_err("cannot trace: no allocator found in the target (a static binary without malloc symbols?)");

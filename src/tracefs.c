@@ -80,10 +80,18 @@ uint64_t proc_start_ticks(int pid)
 	return start;
 }
 
+/* Our PID namespace: a pid means something only within it. */
+static unsigned long long pidns_id(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) ? 0 : (unsigned long long)st.st_ino;
+}
+
 const char *tracefs__group(void)
 {
 	if (!group[0])
-		snprintf(group, sizeof(group), "drip_%d_%" PRIu64, getpid(),
+		snprintf(group, sizeof(group), "drip_%llu_%d_%" PRIu64, pidns_id(), getpid(),
 			 proc_start_ticks(getpid()));
 	return group;
 }
@@ -157,14 +165,19 @@ int tracefs__event_id(const char *grp, const char *event)
 	return id > 0 ? id : -EINVAL;
 }
 
-/* Is the drip that owns group "drip_<pid>_<start>" still running? */
+/*
+ * Is the drip that owns group "drip_<pidns>_<pid>_<start>" still running?
+ * A drip in another PID namespace (a container) is not ours to judge: its
+ * pid names another process here, and deleting its probes between their
+ * definition and first use would break it.
+ */
 static bool group_owner_alive(const char *grp)
 {
-	unsigned long long start;
+	unsigned long long ns, start;
 	int pid;
 
-	if (sscanf(grp, "drip_%d_%llu", &pid, &start) != 2)
-		return true; /* not ours to judge */
+	if (sscanf(grp, "drip_%llu_%d_%llu", &ns, &pid, &start) != 3 || ns != pidns_id())
+		return true;
 	return proc_start_ticks(pid) == start;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * tracefs uprobe_events: drip defines its probes under a group of its own,
- * drip_<pid>_<starttime>, so concurrent drips never collide and groups left
- * behind by a killed drip can be recognised and removed.
+ * drip_<pidns>_<pid>_<starttime>, so concurrent drips never collide and
+ * groups left behind by a killed drip of the same PID namespace can be
+ * recognised and removed.
  */
 #ifndef DRIP_TRACEFS_H
 #define DRIP_TRACEFS_H
@@ -15,7 +16,7 @@
 int tracefs__init(void);
 const char *tracefs__root(void);
 
-/* This process's group name: "drip_<pid>_<starttime>". */
+/* This process's group name: "drip_<pidns inode>_<pid>_<starttime>". */
 const char *tracefs__group(void);
 
 /* Define "p:" (or "r:" when ret) GROUP/event at path:off.  0 or -errno. */
