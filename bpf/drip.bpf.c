@@ -17,6 +17,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "drip/events.h"
+#include "drip/unwind.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -82,6 +83,38 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* ---- unwind tables, filled by user space (src/unwinder.c) ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 20); /* resized by user space */
+	__type(key, __u32);
+	__type(value, struct drip_unwind_row);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DRIP_MAX_TABLES);
+	__type(key, __u32);
+	__type(value, struct drip_unwind_table);
+} unwind_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct drip_proc_modules);
+} proc_modules SEC(".maps");
+
+/* tgid -> 1 once NEED_MAPS was sent; user space clears it after pushing the modules */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} maps_requested SEC(".maps");
 
 static __always_inline void stat_inc(__u32 which)
 {
@@ -171,6 +204,221 @@ static __always_inline __u64 hash_stack(const __u64 *ips, __u32 nr)
 	return h ? h : 1;
 }
 
+static __always_inline void request_maps(__u32 tgid)
+{
+	__u32 one = 1;
+	struct drip_ev_hdr *ev;
+
+	if (bpf_map_update_elem(&maps_requested, &tgid, &one, BPF_NOEXIST))
+		return; /* already asked */
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		bpf_map_delete_elem(&maps_requested, &tgid); /* ask again next time */
+		return;
+	}
+	ev->type = DRIP_EV_NEED_MAPS;
+	ev->tgid = tgid;
+	ev->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+}
+
+struct unwind {
+	struct thread_state *ts;
+	struct drip_proc_modules *pm;
+	__u64 ip, sp, bp;
+	__u32 n;
+	__u32 exact_ip; /* ip is where execution stopped (signal), not a return address */
+	__u32 tgid;
+	__u32 done;
+};
+
+/*
+ * Binary searches run as bpf_loop callbacks: verified once, whatever the
+ * bounds, where an open-coded loop makes the verifier walk every path.
+ */
+struct search {
+	__u64 key;
+	__u32 lo, hi;
+	struct drip_proc_modules *pm;
+};
+
+static long module_search_step(__u32 i, void *data)
+{
+	struct search *s = data;
+	__u32 mid;
+
+	if (s->lo >= s->hi)
+		return 1;
+	mid = s->lo + (s->hi - s->lo) / 2;
+	if (s->pm->m[mid & (DRIP_MAX_MODULES - 1)].start <= s->key)
+		s->lo = mid + 1;
+	else
+		s->hi = mid;
+	return 0;
+}
+
+/* The module holding ip: the last one starting at or below it. */
+static __always_inline struct drip_module *find_module(struct drip_proc_modules *pm, __u64 ip)
+{
+	struct search s = { .key = ip, .hi = pm->nr, .pm = pm };
+	struct drip_module *m;
+
+	if (s.hi > DRIP_MAX_MODULES)
+		s.hi = DRIP_MAX_MODULES;
+	bpf_loop(9, module_search_step, &s, 0);
+	if (!s.lo)
+		return NULL;
+	m = &pm->m[(s.lo - 1) & (DRIP_MAX_MODULES - 1)];
+	return ip < m->end ? m : NULL;
+}
+
+static long row_search_step(__u32 i, void *data)
+{
+	struct search *s = data;
+	struct drip_unwind_row *row;
+	__u32 mid;
+
+	if (s->lo >= s->hi)
+		return 1;
+	mid = s->lo + (s->hi - s->lo) / 2;
+	row = bpf_map_lookup_elem(&unwind_rows, &mid);
+	if (!row)
+		return 1;
+	if (row->pc <= s->key)
+		s->lo = mid + 1;
+	else
+		s->hi = mid;
+	return 0;
+}
+
+/* The row covering pc in a table: the last row starting at or below it. */
+static __always_inline struct drip_unwind_row *find_row(__u32 table, __u32 pc)
+{
+	struct drip_unwind_table *t = bpf_map_lookup_elem(&unwind_tables, &table);
+	struct search s = { .key = pc };
+	__u32 idx;
+
+	if (!t || !t->nr)
+		return NULL;
+	s.lo = t->first;
+	s.hi = t->first + t->nr;
+	bpf_loop(24, row_search_step, &s, 0);
+	if (s.lo <= t->first)
+		return NULL;
+	idx = s.lo - 1;
+	return bpf_map_lookup_elem(&unwind_rows, &idx);
+}
+
+/* One frame-pointer step: for modules without tables and JIT code. */
+static __always_inline int fp_step(struct unwind *u)
+{
+	__u64 frame[2];
+
+	if (!u->bp || u->bp < u->sp || bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp))
+		return 1;
+	u->sp = u->bp + 16;
+	u->bp = frame[0];
+	u->ip = frame[1];
+	return 0;
+}
+
+static long unwind_step(__u32 i, void *data)
+{
+	struct unwind *u = data;
+	struct thread_state *ts = u->ts;
+	struct drip_unwind_row *row = NULL;
+	struct drip_module *m;
+	__u64 cfa, ra, lookup;
+	__u32 n = u->n;
+
+	if (!u->ip || n >= DRIP_MAX_FRAMES)
+		return 1;
+	ts->stk.ips[n] = u->ip;
+	u->n = n + 1;
+	lookup = u->exact_ip ? u->ip : u->ip - 1;
+	u->exact_ip = 0;
+	m = find_module(u->pm, lookup);
+	if (!m) {
+		request_maps(u->tgid); /* mapped after user space last looked (dlopen) */
+		return fp_step(u);
+	}
+	if (!m->table) {
+		if (!(m->flags & DRIP_MODULE_ANON))
+			stat_inc(DRIP_STAT_TABLE_NOT_READY);
+		return fp_step(u);
+	}
+	row = find_row(m->table, (__u32)(lookup - m->bias));
+	if (!row)
+		return fp_step(u);
+	switch (row->cfa_type) {
+	case DRIP_CFA_RSP:
+		cfa = u->sp + row->cfa_off;
+		break;
+	case DRIP_CFA_RBP:
+		cfa = u->bp + row->cfa_off;
+		break;
+	case DRIP_CFA_PLT:
+		cfa = u->sp + 8 + ((u->ip & 15) >= 11 ? 8 : 0);
+		break;
+	case DRIP_CFA_UNDEFINED:
+		u->done = 1;
+		return 1; /* the outermost frame */
+	case DRIP_CFA_SIGNAL: {
+		/* __restore_rt: sp points at the ucontext; take the interrupted registers */
+		__u64 g[7]; /* uc_mcontext.gregs[10..16]: rbp rbx rdx rax rcx rsp rip */
+
+		if (bpf_probe_read_user(g, sizeof(g), (void *)(u->sp + 40 + 10 * 8))) {
+			stat_inc(DRIP_STAT_UNWIND_FAIL);
+			return 1;
+		}
+		u->bp = g[0];
+		u->sp = g[5];
+		u->ip = g[6];
+		u->exact_ip = 1;
+		return 0;
+	}
+	default:
+		return fp_step(u); /* no rule drip evaluates here */
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+		stat_inc(DRIP_STAT_UNWIND_FAIL);
+		return 1;
+	}
+	if (row->rbp_type == DRIP_RBP_OFFSET &&
+	    bpf_probe_read_user(&u->bp, sizeof(u->bp), (void *)(cfa + row->rbp_off))) {
+		stat_inc(DRIP_STAT_UNWIND_FAIL);
+		return 1;
+	}
+	if (cfa <= u->sp && i) {
+		stat_inc(DRIP_STAT_UNWIND_FAIL); /* the stack must move up: corrupt otherwise */
+		return 1;
+	}
+	u->sp = cfa;
+	u->ip = ra;
+	return 0;
+}
+
+/*
+ * Walk the user stack with the unwind tables.  Returns frames written to
+ * ts->stk.ips, or -1 when this process has no module list yet (the caller
+ * falls back to frame pointers).
+ */
+static __always_inline int dwarf_unwind(struct thread_state *ts, __u32 tgid, __u64 ip, __u64 sp,
+					__u64 bp, bool *truncated)
+{
+	struct unwind u = { .ts = ts, .ip = ip, .sp = sp, .bp = bp, .tgid = tgid };
+
+	u.pm = bpf_map_lookup_elem(&proc_modules, &tgid);
+	if (!u.pm) {
+		request_maps(tgid);
+		stat_inc(DRIP_STAT_TABLE_NOT_READY);
+		return -1;
+	}
+	bpf_loop(DRIP_MAX_FRAMES, unwind_step, &u, 0);
+	*truncated = !u.done && u.n >= DRIP_MAX_FRAMES;
+	return u.n;
+}
+
 /*
  * Capture the user stack into scratch, send it once, return its hash.
  * Called at the return probe: regs->ip is the return address, so frames[0]
@@ -180,31 +428,62 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 					   __u64 now, bool syscall_site)
 {
 	struct drip_ev_stack *stk = &ts->stk;
-	__u32 nr, skip = syscall_site;
-	long n;
+	__u32 nr, skip = syscall_site, flags = 0;
+	bool truncated = false, dwarf = false;
+	long n = -1;
 	__u64 h;
 
 	if (!cfg.capture_stacks)
 		return 0;
-	/*
-	 * In a syscall the walk starts inside libc's wrapper, a leaf that pushed
-	 * nothing: its caller sits at [sp], and the frame-pointer walk would skip
-	 * it.  Slot 0 gets [sp]; user space keeps whichever of the two is right.
-	 */
-	n = bpf_get_stack(ctx, &stk->ips[skip], sizeof(stk->ips) - skip * sizeof(__u64),
-			  BPF_F_USER_STACK);
-	if (n <= 0) {
-		stat_inc(DRIP_STAT_STACK_ERR);
-		return 0;
-	}
-	nr = (__u32)n / 8 + skip;
-	if (nr > DRIP_MAX_FRAMES)
-		nr = DRIP_MAX_FRAMES;
-	if (syscall_site) {
-		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (cfg.dwarf) {
+		__u64 ip, sp, bp;
 
-		stk->ips[0] = 0;
-		bpf_probe_read_user(&stk->ips[0], sizeof(__u64), (void *)BPF_CORE_READ(regs, sp));
+		if (syscall_site) {
+			struct pt_regs *regs =
+				(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+			ip = BPF_CORE_READ(regs, ip);
+			sp = BPF_CORE_READ(regs, sp);
+			bp = BPF_CORE_READ(regs, bp);
+		} else {
+			ip = PT_REGS_IP((struct pt_regs *)ctx);
+			sp = PT_REGS_SP((struct pt_regs *)ctx);
+			bp = PT_REGS_FP((struct pt_regs *)ctx);
+		}
+		n = dwarf_unwind(ts, tgid, ip, sp, bp, &truncated);
+		dwarf = n > 0;
+		if (dwarf) {
+			nr = n;
+			flags = (truncated ? DRIP_STACK_TRUNCATED : 0) |
+				(syscall_site ? DRIP_STACK_SITE_FIRST : 0);
+		}
+	}
+	if (!dwarf) {
+		/*
+		 * In a syscall the walk starts inside libc's wrapper, a leaf that
+		 * pushed nothing: its caller sits at [sp], and the frame-pointer walk
+		 * would skip it.  Slot 0 gets [sp]; user space keeps whichever of the
+		 * two is right.
+		 */
+		n = bpf_get_stack(ctx, &stk->ips[skip], sizeof(stk->ips) - skip * sizeof(__u64),
+				  BPF_F_USER_STACK);
+		if (n <= 0) {
+			stat_inc(DRIP_STAT_STACK_ERR);
+			return 0;
+		}
+		nr = (__u32)n / 8 + skip;
+		if (nr > DRIP_MAX_FRAMES)
+			nr = DRIP_MAX_FRAMES;
+		if (syscall_site) {
+			struct pt_regs *regs =
+				(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+			stk->ips[0] = 0;
+			bpf_probe_read_user(&stk->ips[0], sizeof(__u64),
+					    (void *)BPF_CORE_READ(regs, sp));
+		}
+		flags = (nr == DRIP_MAX_FRAMES ? DRIP_STACK_TRUNCATED : 0) |
+			(syscall_site ? DRIP_STACK_SYSCALL : 0);
 	}
 	h = hash_stack(stk->ips, nr);
 	if (bpf_map_lookup_elem(&sent_stacks, &h))
@@ -214,8 +493,7 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 	stk->hdr.ts = now;
 	stk->hash = h;
 	stk->nr = nr;
-	stk->flags = (nr == DRIP_MAX_FRAMES ? DRIP_STACK_TRUNCATED : 0) |
-		     (syscall_site ? DRIP_STACK_SYSCALL : 0);
+	stk->flags = flags;
 	/* wake the consumer now: it reads the maps for a new stack while the process lives */
 	if (bpf_ringbuf_output(&events, stk,
 			       offsetof(struct drip_ev_stack, ips) + (nr & 127) * sizeof(__u64),
@@ -223,9 +501,13 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 		stat_inc(DRIP_STAT_RB_FULL_STACK);
 		return 0;
 	}
-	/* the same walk again, as (build-id, file offset): only for new stacks */
+	/*
+	 * The same frame-pointer walk again, as (build-id, file offset): only for
+	 * new stacks.  A DWARF stack's modules come from the maps user space read
+	 * to build its module list, so it needs none.
+	 */
 	ts->ids.ids[0].status = DRIP_FRAME_ID_EMPTY; /* the [sp] slot of a syscall site */
-	n = bpf_get_stack(ctx, &ts->ids.ids[skip],
+	n = dwarf ? 0 : bpf_get_stack(ctx, &ts->ids.ids[skip],
 			  sizeof(ts->ids.ids) - skip * sizeof(struct drip_frame_id),
 			  BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
 	if (n > 0) {
@@ -468,6 +750,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
 		stat_inc(DRIP_STAT_TARGETS_FULL);
+	if (cfg.dwarf) {
+		/* the child runs its parent's image: it can unwind before user space hears of it */
+		struct drip_proc_modules *pm = bpf_map_lookup_elem(&proc_modules, &ptgid);
+
+		if (pm)
+			bpf_map_update_elem(&proc_modules, &ctgid, pm, BPF_ANY);
+	}
 	emit_proc(DRIP_EV_FORK, child, ptgid, NULL);
 	return 0;
 }
@@ -477,8 +766,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	__u32 tgid = p->tgid;
 
-	if (bpf_map_lookup_elem(&targets, &tgid))
-		emit_proc(DRIP_EV_EXEC, p, 0, bprm);
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	/* a new image: its modules are unknown until user space reads them */
+	bpf_map_delete_elem(&proc_modules, &tgid);
+	bpf_map_delete_elem(&maps_requested, &tgid);
+	emit_proc(DRIP_EV_EXEC, p, 0, bprm);
 	return 0;
 }
 
@@ -491,6 +784,8 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 		return 0;
 	emit_proc(DRIP_EV_EXIT, p, 0, NULL);
 	bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&proc_modules, &tgid);
+	bpf_map_delete_elem(&maps_requested, &tgid);
 	return 0;
 }
 

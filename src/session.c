@@ -23,6 +23,8 @@ const char *const drip_stat_names[DRIP_STAT__COUNT] = {
 	[DRIP_STAT_STALE_PENDING] = "stale_pending",
 	[DRIP_STAT_MEMPTR_READ] = "memptr_unreadable",
 	[DRIP_STAT_TARGETS_FULL] = "targets_full",
+	[DRIP_STAT_TABLE_NOT_READY] = "table_not_ready",
+	[DRIP_STAT_UNWIND_FAIL] = "unwind_failures",
 };
 
 struct session {

@@ -35,6 +35,7 @@ enum drip_ev_type {
 	DRIP_EV_EXEC,	   /* struct drip_ev_proc: image replaced */
 	DRIP_EV_EXIT,	   /* struct drip_ev_proc: last thread gone */
 	DRIP_EV_STACK_IDS, /* struct drip_ev_stack_ids, right after its DRIP_EV_STACK */
+	DRIP_EV_NEED_MAPS, /* struct drip_ev_hdr: a frame fell outside the process's known modules */
 };
 
 struct drip_ev_hdr {
@@ -105,6 +106,7 @@ struct drip_ev_stack_ids {
 enum drip_stack_flags {
 	DRIP_STACK_TRUNCATED = 1 << 0, /* walk hit DRIP_MAX_FRAMES */
 	DRIP_STACK_SYSCALL = 1 << 1,   /* ips[0] is [sp] at a syscall, ips[1] the syscall site */
+	DRIP_STACK_SITE_FIRST = 1 << 2, /* ips[0] is the syscall site, ips[1] its caller (DWARF) */
 };
 
 struct drip_ev_proc {
@@ -135,6 +137,8 @@ enum drip_stat {
 	DRIP_STAT_STALE_PENDING,   /* entry without return (longjmp, attach race) */
 	DRIP_STAT_MEMPTR_READ,	   /* posix_memalign *memptr unreadable */
 	DRIP_STAT_TARGETS_FULL,	   /* a new child could not join the targets map */
+	DRIP_STAT_TABLE_NOT_READY, /* a frame's module had no unwind table yet: frame pointers used */
+	DRIP_STAT_UNWIND_FAIL,	   /* a DWARF step could not read the stack: stack cut short */
 	DRIP_STAT__COUNT
 };
 
@@ -145,7 +149,7 @@ struct drip_config {
 	__u32 capture_stacks;
 	__u32 wakeup_bytes; /* force a wake-up when this much data waits */
 	__u32 empty_programs; /* benchmark: probes fire, programs return at once */
-	__u32 pad;
+	__u32 dwarf;	      /* unwind with the tables (else frame pointers only) */
 };
 
 #endif /* DRIP_EVENTS_H */

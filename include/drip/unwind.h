@@ -37,4 +37,33 @@ struct drip_unwind_row {
 	__u16 pad;
 };
 
+/* Where a table's rows sit in the global rows array. */
+struct drip_unwind_table {
+	__u32 first;
+	__u32 nr;
+};
+
+#define DRIP_MAX_TABLES	 4096
+#define DRIP_MAX_MODULES 256 /* executable mappings of one process */
+
+enum drip_module_flags {
+	DRIP_MODULE_ANON = 1 << 0, /* anonymous executable memory (JIT): [anon] */
+};
+
+/* One executable mapping: runtime [start, end), ELF vaddr = ip - bias. */
+struct drip_module {
+	__u64 start;
+	__u64 end;
+	__u64 bias;
+	__u32 table;	/* index into the tables map; 0: no table (frame pointers) */
+	__u32 flags;	/* enum drip_module_flags */
+};
+
+/* A process's executable mappings, sorted by start, as user space last read them. */
+struct drip_proc_modules {
+	__u32 nr;
+	__u32 pad;
+	struct drip_module m[DRIP_MAX_MODULES];
+};
+
 #endif /* DRIP_UNWIND_H */
