@@ -57,6 +57,8 @@ static const char usage_trace[] =
 	"tracing:\n"
 	"      --ringbuf-size MB    BPF ring buffer size in MiB, power of two (default 32)\n"
 	"      --no-stacks          do not capture stacks (totals per process only)\n"
+	"      --unwind MODE        dwarf (default: .eh_frame tables, frame pointers as\n"
+	"                           fallback) or fp (frame pointers only)\n"
 	"      --no-mmap            do not count anonymous mmap/munmap made by the program\n"
 	"      --empty-programs     benchmark aid: probes fire but record nothing\n"
 	"\n"
@@ -138,6 +140,7 @@ enum {
 	OPT_NO_STACKS,
 	OPT_NO_MMAP,
 	OPT_EMPTY_PROGRAMS,
+	OPT_UNWIND,
 };
 
 static int cmd_trace(int argc, char **argv)
@@ -157,6 +160,7 @@ static int cmd_trace(int argc, char **argv)
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 		{ "no-mmap", no_argument, NULL, OPT_NO_MMAP },
 		{ "empty-programs", no_argument, NULL, OPT_EMPTY_PROGRAMS },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -232,6 +236,13 @@ static int cmd_trace(int argc, char **argv)
 			break;
 		case OPT_EMPTY_PROGRAMS:
 			o.empty_programs = true;
+			break;
+		case OPT_UNWIND:
+			if (strcmp(optarg, "dwarf") && strcmp(optarg, "fp")) {
+				pr_err("invalid --unwind '%s': expected dwarf or fp", optarg);
+				goto out;
+			}
+			o.fp_only = !strcmp(optarg, "fp");
 			break;
 		case 'v':
 			verbose++;

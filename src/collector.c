@@ -62,6 +62,8 @@ struct collector {
 	struct resolved *res;
 	size_t nr_res, cap_res;
 	struct collector_counts n;
+	collector_maps_hook maps_hook;
+	void *maps_hook_ctx;
 };
 
 static inline uint64_t site_key(uint32_t proc, uint32_t stack)
@@ -130,11 +132,43 @@ static char *read_small(const char *path)
 	return strdup(buf);
 }
 
-/* Remember the files a snapshot maps, by build-id, while they can be opened. */
+/*
+ * A new maps snapshot of a live process: remember its files by build-id
+ * while they can be opened, and let the unwinder see its modules.
+ */
 static void learn(struct collector *c, const struct proc *p)
 {
-	if (p->maps && p->maps->nr && !p->exited)
-		symbolizer__learn_maps(c->sym, p->pid, p->maps);
+	if (!p->maps || !p->maps->nr || p->exited)
+		return;
+	symbolizer__learn_maps(c->sym, p->pid, p->maps);
+	if (c->maps_hook)
+		c->maps_hook(c->maps_hook_ctx, p->pid, p->maps);
+}
+
+void collector__set_maps_hook(struct collector *c, collector_maps_hook fn, void *ctx)
+{
+	c->maps_hook = fn;
+	c->maps_hook_ctx = ctx;
+}
+
+/* BPF met a frame outside the modules it knows: the process mapped something. */
+static void on_need_maps(struct collector *c, uint32_t tgid)
+{
+	struct procmaps *m = NULL;
+	uint64_t idx;
+	struct proc *p;
+
+	if (!u64map__get(&c->live, tgid, &idx))
+		return;
+	p = &c->procs[idx];
+	if (procmaps__read(p->pid, &m) || !m->nr) {
+		procmaps__free(m);
+		return;
+	}
+	procmaps__free(p->maps);
+	p->maps = m;
+	p->maps_stale = false;
+	learn(c, p);
 }
 
 /* comm, exe and maps, read while the process lives; each may stay unknown */
@@ -305,19 +339,34 @@ const struct collector_counts *collector__counts(const struct collector *c)
  * which the frame-pointer walk skips: keep it and drop the wrapper, as an
  * allocator frame is dropped.  Elsewhere [sp] is just stack data: drop it.
  */
-static void drop_syscall_slot(struct resolved *r)
+static bool is_syscall_wrapper(const char *fn)
 {
 	static const char *const wrappers[] = { "mmap", "mmap64", "__mmap", "munmap", "__munmap",
 						"syscall" };
-	size_t drop = 0;
 
+	for (size_t i = 0; fn && i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
+		if (!strcmp(fn, wrappers[i]))
+			return true;
+	return false;
+}
+
+static void drop_frame(struct resolved *r, size_t k)
+{
+	memmove(&r->frames[k], &r->frames[k + 1], (r->nr - k - 1) * sizeof(r->frames[0]));
+	r->nr--;
+}
+
+static void drop_syscall_slot(struct resolved *r, uint32_t flags)
+{
 	if (r->nr < 2)
 		return;
-	for (size_t i = 0; r->frames[1].function && i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
-		if (!strcmp(r->frames[1].function, wrappers[i]))
-			drop = 1;
-	memmove(&r->frames[drop], &r->frames[drop + 1], (r->nr - drop - 1) * sizeof(r->frames[0]));
-	r->nr--;
+	if (flags & DRIP_STACK_SITE_FIRST) {
+		/* a DWARF walk: the wrapper is frame 0 and its caller frame 1 */
+		if (is_syscall_wrapper(r->frames[0].function))
+			drop_frame(r, 0);
+		return;
+	}
+	drop_frame(r, is_syscall_wrapper(r->frames[1].function) ? 1 : 0);
 }
 
 /*
@@ -389,8 +438,8 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 		r->frames[i].build_id = si.build_id;
 		r->frames[i].build_id_len = si.build_id_len;
 	}
-	if (flags & DRIP_STACK_SYSCALL)
-		drop_syscall_slot(r);
+	if (flags & (DRIP_STACK_SYSCALL | DRIP_STACK_SITE_FIRST))
+		drop_syscall_slot(r, flags);
 	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
 		free(r->frames);
 		return;
@@ -577,6 +626,9 @@ int collector__on_event(struct collector *c, const void *data, size_t size)
 		}
 		break;
 	}
+	case DRIP_EV_NEED_MAPS:
+		on_need_maps(c, h->tgid);
+		break;
 	case DRIP_EV_FORK:
 	case DRIP_EV_EXEC:
 	case DRIP_EV_EXIT:
@@ -917,8 +969,11 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 
 		for (int i = 0; i < DRIP_STAT__COUNT; i++) {
 			add_drop(o, drip_stat_names[i], so->bpf_drops[i]);
-			/* stale entries and late frees are recovered, not lost */
-			if (i != DRIP_STAT_STALE_PENDING && i != DRIP_STAT_RB_FULL_FREE)
+			/* recovered (stale entries, late frees), degraded (frame pointers
+			 * instead of tables) or unwind failures: listed, not lost events */
+			if (i != DRIP_STAT_STALE_PENDING && i != DRIP_STAT_RB_FULL_FREE &&
+			    i != DRIP_STAT_TABLE_NOT_READY && i != DRIP_STAT_UNWIND_FAIL &&
+			    i != DRIP_STAT_STACK_ERR)
 				bpf_lost += so->bpf_drops[i];
 		}
 	}
@@ -933,8 +988,12 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 	o->r.totals.frees = c->n.frees;
 	o->r.totals.unknown_frees = c->n.unknown_frees;
 	o->r.totals.events_lost = bpf_lost + c->n.implied_frees + c->n.bad_records;
-	o->r.totals.unwind_failures = so->bpf_drops ? so->bpf_drops[DRIP_STAT_STACK_ERR] : 0;
-	o->r.incomplete = o->r.totals.events_lost || c->n.unknown_stacks;
+	o->r.totals.unwind_failures =
+		so->bpf_drops ?
+			so->bpf_drops[DRIP_STAT_STACK_ERR] + so->bpf_drops[DRIP_STAT_UNWIND_FAIL] :
+			0;
+	o->r.incomplete =
+		o->r.totals.events_lost || o->r.totals.unwind_failures || c->n.unknown_stacks;
 	o->r.processes = o->procs;
 	o->r.stacks = o->stacks;
 	o->r.merged = o->merged;

@@ -909,6 +909,11 @@ size_t elf_file__build_id(const struct elf_file *e, const uint8_t **id)
 	return e ? e->build_id_len : 0;
 }
 
+int elf_file__offset_to_vaddr(const struct elf_file *e, uint64_t file_off, uint64_t *vaddr)
+{
+	return off_to_vaddr(e, file_off, vaddr);
+}
+
 int elf_file__has_interp(const struct elf_file *e)
 {
 	return e->interp;

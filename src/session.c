@@ -62,6 +62,11 @@ int session__open(const struct session_opts *o, struct session **out)
 	s->skel->rodata->cfg.capture_stacks = o->stacks;
 	s->skel->rodata->cfg.wakeup_bytes = o->ringbuf_size / 4;
 	s->skel->rodata->cfg.empty_programs = o->empty_programs;
+	s->skel->rodata->cfg.dwarf = o->dwarf;
+	err = bpf_map__set_max_entries(s->skel->maps.unwind_rows,
+				       o->dwarf && o->unwind_rows ? o->unwind_rows : 1);
+	if (err)
+		goto err_free;
 	err = bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_size);
 	if (err)
 		goto err_free;

@@ -17,9 +17,11 @@
 #include "drip/elf.h"
 #include "drip/formats.h"
 #include "drip/log.h"
+#include "drip/procmaps.h"
 #include "drip/report.h"
 #include "drip/session.h"
 #include "drip/trace.h"
+#include "drip/unwinder.h"
 
 static volatile sig_atomic_t stop_requests;
 
@@ -40,6 +42,7 @@ struct tracer {
 	const struct trace_opts *o;
 	struct session *s;
 	struct attach *a;
+	struct unwinder *u; /* NULL: frame pointers only */
 	struct collector *c;
 	pid_t child;	   /* -- COMMAND, or 0 */
 	int child_status;  /* once reaped */
@@ -61,6 +64,35 @@ static int on_event(void *ctx, const void *data, size_t size)
 		attach__allocators_of(t->a, h->tgid);
 	}
 	return 0;
+}
+
+static void on_new_maps(void *ctx, pid_t pid, const struct procmaps *maps)
+{
+	struct tracer *t = ctx;
+	int err = unwinder__push(t->u, pid, maps);
+
+	if (err)
+		pr_debug("cannot push modules of %d: %s", pid, strerror(-err));
+}
+
+/*
+ * Build the tables targets will need before they run: the allocator's
+ * library (drip's own libc is the usual one) and the loader, so the first
+ * stacks of a new process already unwind.
+ */
+static void preload_tables(struct tracer *t)
+{
+	struct procmaps *m = NULL;
+
+	if (procmaps__read(getpid(), &m))
+		return;
+	for (size_t i = 0; i < m->nr; i++) {
+		const struct vma *v = &m->vmas[i];
+
+		if (v->exec && (strstr(v->path, "/libc.so") || strstr(v->path, "/ld-linux")))
+			unwinder__preload(t->u, v->path);
+	}
+	procmaps__free(m);
 }
 
 static void on_late_free(void *ctx, uint32_t tgid, uint64_t addr, uint64_t ts)
@@ -279,6 +311,12 @@ static void print_self_usage(const struct tracer *t, uint64_t end_ns)
 
 	if (getrusage(RUSAGE_SELF, &ru))
 		return;
+	if (t->u) {
+		const struct unwinder_stats *us = unwinder__stats(t->u);
+
+		pr_info("unwind tables: %zu files, %zu rows (%zu KiB), built in %.3f s; %zu failed",
+			us->tables, us->rows, us->row_bytes >> 10, us->build_s, us->failed);
+	}
 	pr_info("consumed %llu records in %.2f s (%.0f/s); drip cpu %.3f s, peak rss %ld KiB",
 		(unsigned long long)t->records, secs, secs > 0 ? t->records / secs : 0,
 		ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
@@ -379,6 +417,8 @@ int trace__run(const struct trace_opts *o)
 		.trace_mmap = o->trace_mmap,
 		.stacks = o->stacks,
 		.empty_programs = o->empty_programs,
+		.dwarf = o->stacks && !o->fp_only,
+		.unwind_rows = 1u << 19,
 		.on_event = on_event,
 		.on_late_free = on_late_free,
 	};
@@ -411,6 +451,13 @@ int trace__run(const struct trace_opts *o)
 		ret = EXIT_PRIVILEGE;
 		goto out;
 	}
+	if (so.dwarf) {
+		err = unwinder__new(t.s, &t.u);
+		if (err)
+			goto out;
+		collector__set_maps_hook(t.c, on_new_maps, &t);
+		preload_tables(&t);
+	}
 	err = attach__new(t.s, o->follow_children, &t.a);
 	if (err) {
 		ret = err == -EACCES || err == -EPERM || err == -ENOENT ? EXIT_PRIVILEGE : ret;
@@ -432,6 +479,8 @@ int trace__run(const struct trace_opts *o)
 		 * most likely bind, and the command itself when it carries malloc */
 		attach__allocators_of(t.a, getpid());
 		attach__allocator_file(t.a, cmd_path);
+		if (t.u)
+			unwinder__preload(t.u, cmd_path);
 		err = attach_all(&t);
 		if (err)
 			goto out;
@@ -516,6 +565,7 @@ out:
 	attach__free(t.a);
 	session__free(t.s);
 	collector__free(t.c);
+	unwinder__free(t.u);
 	free(cmd_path);
 	return ret;
 }

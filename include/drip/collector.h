@@ -31,6 +31,11 @@ struct collector_counts {
 struct collector *collector__new(void);
 void collector__free(struct collector *c);
 
+struct procmaps;
+/* Called with every new maps snapshot of a live process (the unwinder's module list). */
+typedef void (*collector_maps_hook)(void *ctx, pid_t pid, const struct procmaps *maps);
+void collector__set_maps_hook(struct collector *c, collector_maps_hook fn, void *ctx);
+
 /* One ring-buffer record. Returns its type (> 0), or -EBADMSG. */
 int collector__on_event(struct collector *c, const void *data, size_t size);
 void collector__on_late_free(struct collector *c, uint32_t tgid, uint64_t addr, uint64_t ts);

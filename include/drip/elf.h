@@ -33,6 +33,8 @@ void elf_file__close(struct elf_file *e);
 
 /* Build-id bytes (NT_GNU_BUILD_ID), or 0 when absent. */
 size_t elf_file__build_id(const struct elf_file *e, const uint8_t **id);
+/* The virtual address of a file offset, through the PT_LOAD holding it. 0 or -ERANGE. */
+int elf_file__offset_to_vaddr(const struct elf_file *e, uint64_t file_off, uint64_t *vaddr);
 /* 1 when the file names a program interpreter (PT_INTERP): it is dynamically linked. */
 int elf_file__has_interp(const struct elf_file *e);
 /* 1 for ET_DYN (PIE / shared object), 0 for ET_EXEC. */

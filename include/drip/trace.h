@@ -33,6 +33,7 @@ struct trace_opts {
 	size_t ringbuf_size;
 	bool stacks;
 	bool empty_programs;
+	bool fp_only; /* --unwind fp: frame pointers only */
 	bool trace_mmap;
 	bool verbose;
 };
