@@ -24,8 +24,9 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-TARGET_SRCS := $(wildcard tests/targets/*.c)
-TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
+TARGET_SRCS := $(filter-out tests/targets/nofp_%.c,$(wildcard tests/targets/*.c))
+TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
+	$(BUILD)/targets/nofp_unwind $(BUILD)/targets/libnofp_dl.so
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -69,6 +70,14 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.
 TARGET_CFLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra -pthread
 $(BUILD)/targets/%: tests/targets/%.c tests/targets/target.h | $(BUILD)/targets
 	$(CC) $(TARGET_CFLAGS) -o $@ $< -ldl
+
+# Built like Debian's libc and python: no frame pointers, only .eh_frame to unwind with
+NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls -fasynchronous-unwind-tables \
+	-Wall -Wextra -pthread
+$(BUILD)/targets/libnofp_%.so: tests/targets/lib/nofp_%.c | $(BUILD)/targets
+	$(CC) $(NOFP_CFLAGS) -shared -fPIC -o $@ $<
+$(BUILD)/targets/nofp_unwind: tests/targets/nofp_unwind.c $(BUILD)/targets/libnofp_sort.so | $(BUILD)/targets
+	$(CC) $(NOFP_CFLAGS) -o $@ $< -L$(BUILD)/targets -lnofp_sort -Wl,-rpath,'$$ORIGIN' -ldl
 
 targets: $(TARGET_BINS)
 
