@@ -30,7 +30,7 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean check unit e2e demo bench fuzz vmlinux lint targets
+.PHONY: all clean check unit e2e demo bench fuzz fuzz-smoke vmlinux lint targets
 
 all: drip
 
@@ -87,7 +87,11 @@ unit: $(UNIT_BINS)
 e2e: drip targets
 	tests/e2e/run.sh
 
-check: drip unit e2e
+# every fuzz target briefly, from its seed corpus: crashes found here fail the check
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=8
+
+check: drip unit e2e fuzz-smoke
 
 demo: drip targets
 	./drip trace -- $(BUILD)/targets/demo_trainer
