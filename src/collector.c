@@ -477,10 +477,10 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 			learn(c, p);
 		}
 	}
+	if (__builtin_mul_overflow(ev->size, ev->nmemb, &size))
+		return 0; /* such a call cannot have succeeded: its old block lives on */
 	if (ev->old_addr)
 		release(c, proc, ev->old_addr, true); /* realloc moved or resized it */
-	if (__builtin_mul_overflow(ev->size, ev->nmemb, &size))
-		return 0; /* such a call cannot have succeeded */
 	if (ev->stack_hash) {
 		s = stacks__find(c->stacks, ev->stack_hash);
 		if (s >= 0)
@@ -582,6 +582,9 @@ int collector__on_event(struct collector *c, const void *data, size_t size)
 
 	if (size < sizeof(*h))
 		goto bad;
+	/* the kernel's PID_MAX_LIMIT: anything else is a forged record */
+	if (!h->tgid || h->tgid > 4194304)
+		goto bad;
 	switch (h->type) {
 	case DRIP_EV_ALLOC:
 		if (size < sizeof(struct drip_ev_alloc))
@@ -650,18 +653,28 @@ void collector__on_late_free(struct collector *c, uint32_t tgid, uint64_t addr, 
 	uint64_t idx;
 
 	c->n.late_frees++;
-	if (!u64map__get(&c->live, tgid, &idx)) {
-		/* exited meanwhile: find its last image */
+	/*
+	 * The image that held tgid when the free happened: the latest one started
+	 * by then (the pid may have been reused since; the overflow map is
+	 * drained about once a second).
+	 */
+	if (!u64map__get(&c->live, tgid, &idx) || c->procs[idx].start_time > ts) {
+		bool found = false;
+
 		for (size_t i = c->nr_procs; i-- > 0;) {
-			if (c->procs[i].pid == (pid_t)tgid && !c->procs[i].replaced) {
+			const struct proc *p = &c->procs[i];
+
+			if (p->pid == (pid_t)tgid && !p->replaced && p->start_time <= ts) {
 				idx = i;
-				goto found;
+				found = true;
+				break;
 			}
 		}
-		c->n.unknown_frees++;
-		return;
+		if (!found) {
+			c->n.unknown_frees++;
+			return;
+		}
 	}
-found:
 	/* only a block allocated before the free happened: the address may be reused since */
 	if (!table__on_free(c->table, (uint32_t)idx, addr, ts))
 		c->n.frees++;
