@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * The collector fed synthetic ring-buffer records, checked through the report
- * it builds.  No root, no BPF.  Synthetic processes use PIDs above
- * PID_MAX_LIMIT (4194304 on 64-bit), so every /proc lookup for them fails
- * the same way on every machine: they have no comm, exe or maps, and their
- * frames stay unresolved (module and function NULL).
+ * it builds.  No root, no BPF.  Synthetic processes use the highest PIDs
+ * the kernel can hand out (PID_MAX_LIMIT is 4194304 on 64-bit; the collector
+ * rejects anything above as forged), and main checks that none exists, so
+ * every /proc lookup for them fails: they have no comm, exe or maps, and
+ * their frames stay unresolved (module and function NULL).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,11 +25,11 @@
 #include "drip/collector.h"
 
 #define PID_MAX_LIMIT 4194304u
-#define P1	      4200001u /* no such process, ever */
-#define P2	      4200002u
-#define P3	      4200003u
-#define P4	      4200004u
-#define PPID	      4200000u /* parent of the synthetic processes: not traced */
+#define P1	      4194300u /* no such process: main checks */
+#define P2	      4194301u
+#define P3	      4194302u
+#define P4	      4194303u
+#define PPID	      4194299u /* parent of the synthetic processes: not traced */
 
 #define H1	      0x1111111111111111ULL /* BPF stack hashes */
 #define H2	      0x2222222222222222ULL
@@ -701,6 +702,64 @@ static void test_late_free_before_alloc_keeps_block(void **state)
 	collector__free(c);
 }
 
+/* The pid was reused before the overflow map was drained: the free is the old image's. */
+static void test_late_free_after_pid_reuse_hits_old_image(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1);
+	send_stack(c, P1, H1, ips1, 3);
+	send_malloc(c, P1, 10, A1, 100, H1);
+	send_proc(c, DRIP_EV_EXIT, P1, 0, 300, NULL);
+	send_fork(c, P1, 400);
+	collector__on_late_free(c, P1, A1, 200);
+
+	r = snap(c);
+	assert_totals(r, 1, 1, 0, 0, 0, 0);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+/* Records no kernel can send: tgid 0, or above PID_MAX_LIMIT. */
+static void test_forged_tgids_are_bad_records(void **state)
+{
+	struct collector *c = collector__new();
+	struct drip_ev_alloc ev = { .hdr = { .type = DRIP_EV_ALLOC, .ts = 1 }, .addr = A1,
+				    .size = 8, .nmemb = 1 };
+	struct report *r;
+
+	ev.hdr.tgid = 0;
+	assert_int_equal(feed(c, &ev, sizeof(ev)), -EBADMSG);
+	ev.hdr.tgid = PID_MAX_LIMIT + 1;
+	assert_int_equal(feed(c, &ev, sizeof(ev)), -EBADMSG);
+	ev.hdr.tgid = 0x80000000u;
+	assert_int_equal(feed(c, &ev, sizeof(ev)), -EBADMSG);
+	assert_int_equal(collector__nr_live(c), 0);
+	r = snap(c);
+	assert_int_equal(r->nr_processes, 0);
+	assert_int_equal(collector__counts(c)->bad_records, 3);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+/* nmemb * size overflows: the call failed, so realloc's old block lives on. */
+static void test_overflowing_reallocarray_keeps_old_block(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1);
+	send_stack(c, P1, H1, ips1, 3);
+	send_malloc(c, P1, 10, A1, 100, H1);
+	send_alloc_full(c, P1, 20, A2, 1ULL << 32, 1ULL << 32, A1, H1, DRIP_FN_REALLOCARRAY);
+
+	r = snap(c);
+	assert_totals(r, 1, 0, 100, 1, 0, 0);
+	collector__report_free(r);
+	collector__free(c);
+}
+
 static void test_late_free_after_alloc_releases(void **state)
 {
 	struct collector *c = collector__new();
@@ -1249,10 +1308,20 @@ int main(void)
 		cmocka_unit_test(test_dwarf_syscall_stack_drops_wrapper),
 		cmocka_unit_test(test_add_process_of_missing_pid_fails),
 		cmocka_unit_test(test_free_null_is_noop),
+		cmocka_unit_test(test_late_free_after_pid_reuse_hits_old_image),
+		cmocka_unit_test(test_forged_tgids_are_bad_records),
+		cmocka_unit_test(test_overflowing_reallocarray_keeps_old_block),
 	};
 
-	/* synthetic PIDs must be impossible ones, or /proc could answer for them */
-	if (P1 <= PID_MAX_LIMIT || PPID <= PID_MAX_LIMIT)
-		return 1;
+	/* synthetic PIDs must not exist, or /proc would answer for them */
+	for (uint32_t pid = PPID; pid <= P4; pid++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/proc/%u", pid);
+		if (!access(path, F_OK) || pid > PID_MAX_LIMIT) {
+			fprintf(stderr, "test_collector: PID %u exists: cannot run\n", pid);
+			return 1;
+		}
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
