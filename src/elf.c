@@ -911,12 +911,12 @@ size_t elf_file__build_id(const struct elf_file *e, const uint8_t **id)
 
 int elf_file__offset_to_vaddr(const struct elf_file *e, uint64_t file_off, uint64_t *vaddr)
 {
-	return off_to_vaddr(e, file_off, vaddr);
+	return e ? off_to_vaddr(e, file_off, vaddr) : -ERANGE;
 }
 
 int elf_file__has_interp(const struct elf_file *e)
 {
-	return e->interp;
+	return e && e->interp;
 }
 
 int elf_file__is_dyn(const struct elf_file *e)

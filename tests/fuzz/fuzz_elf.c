@@ -28,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < n; i++)
 		sink ^= id[i]; /* every byte must be readable */
 	elf_file__is_dyn(e);
+	elf_file__has_interp(e);
 	elf_file__nr_funcs(e);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (elf_file__func_offset(e, names[i], &off))
@@ -42,6 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	elf_file__func_offset(e, name, &off);
 	for (uint64_t o = 0; o < size + 64; o += step) {
 		const char *fn = elf_file__func_at(e, o, &delta);
+		uint64_t va;
+
+		/* a named offset lies in a segment */
+		if (elf_file__offset_to_vaddr(e, o, &va) && fn)
+			__builtin_trap();
 
 		if (fn && strlen(fn) > size)
 			__builtin_trap(); /* names come from the file */

@@ -146,6 +146,25 @@ static void test_image_build_id_and_read_at(void **state)
 	elf_file__close(e);
 }
 
+static void test_image_offsets_and_interp(void **state)
+{
+	struct elf_file *e = open_img(img, sizeof(img));
+	uint64_t va = 0;
+
+	assert_int_equal(elf_file__offset_to_vaddr(e, 0x205, &va), 0);
+	assert_int_equal(va, 0x20205);
+	assert_int_equal(elf_file__offset_to_vaddr(e, 0x10, &va), 0);
+	assert_int_equal(va, 0x10010);
+	assert_int_equal(elf_file__offset_to_vaddr(e, 0x400, &va), -ERANGE);
+	assert_int_equal(elf_file__has_interp(e), 0); /* no PT_INTERP */
+	elf_file__close(e);
+	assert_int_equal(elf_file__open("/proc/self/exe", &e), 0);
+	assert_int_equal(elf_file__has_interp(e), 1); /* a dynamically linked test */
+	elf_file__close(e);
+	assert_int_equal(elf_file__has_interp(NULL), 0);
+	assert_int_equal(elf_file__offset_to_vaddr(NULL, 0, &va), -ERANGE);
+}
+
 static void test_image_build_id_from_section_only(void **state)
 {
 	uint8_t copy[IMG_SIZE];
@@ -622,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_image_func_offsets),
 		cmocka_unit_test(test_image_func_at),
 		cmocka_unit_test(test_image_build_id_and_read_at),
+		cmocka_unit_test(test_image_offsets_and_interp),
 		cmocka_unit_test(test_image_build_id_from_section_only),
 		cmocka_unit_test(test_no_section_headers),
 		cmocka_unit_test(test_rejects_non_elf),
