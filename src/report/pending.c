@@ -14,13 +14,3 @@ int format_pprof(const struct report *r, const struct format_opts *o, FILE *f)
 {
 	return -ENOSYS;
 }
-
-int format_svg(const struct report *r, const struct format_opts *o, FILE *f)
-{
-	return -ENOSYS;
-}
-
-int format_html(const struct report *r, const struct format_opts *o, FILE *f)
-{
-	return -ENOSYS;
-}
