@@ -573,6 +573,13 @@ const char *flame__label(const struct flame_node *n, char *buf, size_t len)
 	return "??";
 }
 
+const char *flame__title(const struct format_opts *o)
+{
+	if (o && o->title)
+		return o->title;
+	return o && o->base ? "drip: memory growth (new vs old)" : "drip: outstanding memory";
+}
+
 const char *flame__human(char buf[16], uint64_t v)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };

@@ -957,13 +957,6 @@ static void put_sum(struct json_writer *w, const char *key, const struct flame_s
 	json__obj_end(w);
 }
 
-static const char *page_title(const struct format_opts *o)
-{
-	if (o && o->title)
-		return o->title;
-	return o && o->base ? "drip: memory growth (new vs old)" : "drip: outstanding memory";
-}
-
 static int put_data(struct page *pg, const struct format_opts *o)
 {
 	const struct flame *fl = pg->fl;
@@ -976,7 +969,7 @@ static int put_data(struct page *pg, const struct format_opts *o)
 	json__key(w, "drip_version");
 	json__str(w, DRIP_VERSION);
 	json__key(w, "title");
-	put_name(pg, page_title(o));
+	put_name(pg, flame__title(o));
 	json__key(w, "subtitle");
 	json__str(w, sub);
 	flame__pruned_note(fl, sub, sizeof(sub));
@@ -1066,7 +1059,7 @@ int format_html(const struct report *r, const struct format_opts *o, FILE *f)
 		return err;
 	fputs(html_head, f);
 	fputs("<title>", f);
-	flame__put_xml(f, page_title(o), 200);
+	flame__put_xml(f, flame__title(o), 200);
 	fputs("</title>\n", f);
 	fputs(html_body, f);
 	fputs("<script type=\"application/json\" id=\"drip-data\">", f);

@@ -329,13 +329,6 @@ static void put_frame(FILE *f, const struct flame *fl, const struct flame_node *
 	fputs("</text></g>\n", f);
 }
 
-static const char *default_title(const struct format_opts *o)
-{
-	if (o && o->title)
-		return o->title;
-	return o && o->base ? "drip: memory growth (new vs old)" : "drip: outstanding memory";
-}
-
 static void put_header(FILE *f, const struct flame *fl, const struct report *r,
 		       const struct format_opts *o, int height)
 {
@@ -360,7 +353,7 @@ static void put_header(FILE *f, const struct flame *fl, const struct report *r,
 		"<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"url(#bg)\"/>\n",
 		SVG_WIDTH, height);
 	fprintf(f, "<text id=\"title\" x=\"%d\" y=\"24\">", SVG_WIDTH / 2);
-	flame__put_xml(f, default_title(o), 150);
+	flame__put_xml(f, flame__title(o), 150);
 	fprintf(f, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"44\">", SVG_WIDTH / 2);
 	flame__put_xml(f, sub, 300);
 	flame__pruned_note(fl, sub, sizeof(sub));
