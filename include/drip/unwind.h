@@ -19,7 +19,7 @@ enum drip_cfa_type {
 	DRIP_CFA_RBP,	     /* CFA = rbp + cfa_off */
 	DRIP_CFA_UNDEFINED,  /* return address undefined: outermost frame (_start, clone) */
 	DRIP_CFA_SIGNAL,     /* signal trampoline (__restore_rt): registers in the ucontext at rsp */
-	DRIP_CFA_PLT,	     /* PLT stub: CFA = rsp + 8, or rsp + 16 when (rip & 15) >= 11 */
+	DRIP_CFA_PLT,	     /* PLT stub: CFA = rsp + 8, or rsp + 16 when (rip & 15) >= cfa_off (11) */
 	DRIP_CFA_EXPRESSION, /* a DWARF expression drip does not evaluate: try frame pointers */
 };
 
