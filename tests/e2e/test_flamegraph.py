@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import xml.dom.minidom
 
-from drip_e2e import DRIP, Proc, Skip, check, drip_trace, fail, target, tmpfile
+from drip_e2e import DRIP, Proc, Skip, Truth, check, drip_trace, fail, target, tmpfile
 
 SUBTITLE = re.compile(r"^(\d+) B(?: \([^)]*\))? outstanding in (\d+) allocs? \u00b7 (\d+) process")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -20,16 +20,17 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def trace_to(fmt, cmd):
-    """drip trace -f FMT -o FILE -- cmd; the file's path."""
+    """drip trace -f FMT -o FILE -- cmd: (the file's path, the target's truth)."""
     out = tmpfile(f"flame.{fmt}")
+    truth = tmpfile("truth.jsonl")
     proc = Proc([DRIP, "trace", "-f", fmt, "-o", out, "--", *cmd],
-                extra_env={"DRIP_TRUTH": tmpfile("truth.jsonl")})
+                extra_env={"DRIP_TRUTH": truth})
     rc = proc.wait(45)
     if rc != 0:
         fail(f"expected `{proc.cmdline()}` to exit 0, it exited {rc}{proc.stderr_tail()}")
     if not os.path.getsize(out):
         fail(f"`{proc.cmdline()}` wrote an empty {out}")
-    return out
+    return out, Truth(truth)
 
 
 def text_of(node):
@@ -67,27 +68,6 @@ def page_data(path):
         fail(f"the data embedded in {path} are not valid JSON: {e}")
 
 
-def bytes_by_function(report):
-    """Outstanding bytes of the stacks through each named function (counted once per stack)."""
-    out = {}
-    for s in report.stacks:
-        for name in {f.get("function") for f in s["frames"]} - {None}:
-            out[name] = out.get(name, 0) + s["outstanding_bytes"]
-    return out
-
-
-def top_leaf(report):
-    """The named function at frames[0] that holds the most bytes."""
-    leaves = {}
-    for s in report.stacks:
-        name = s["frames"][0].get("function") if s["frames"] else None
-        if name:
-            leaves[name] = leaves.get(name, 0) + s["outstanding_bytes"]
-    if not leaves:
-        fail(f"the JSON report {report.path} names no function at frames[0]")
-    return max(leaves, key=leaves.get)
-
-
 def no_external_resources(text, what):
     bad = [b for b in ("href=", "src=", "@import", "https:") if b in text]
     bad += [m for m in re.findall(r"http://[^\"' ]*", text) if m != "http://www.w3.org/2000/svg"]
@@ -96,10 +76,12 @@ def no_external_resources(text, what):
 
 
 def test_svg_matches_json_report():
-    """Subtitle totals equal those of a JSON run of the same workload; each function's frames
-    are exactly as wide as the bytes of the stacks through it; the file parses as XML."""
+    """Subtitle totals equal those of a JSON run of the same workload; each function of the
+    target is drawn exactly as wide as the bytes it still holds by its own count, main as wide
+    as the whole process; the file parses as XML."""
     report = drip_trace([target("allocators")]).report()
-    path = trace_to("svg", [target("allocators")])
+    path, truth = trace_to("svg", [target("allocators")])
+    tp = truth.one("allocators")
     doc = parse_svg(path)
     with open(path, encoding="utf-8") as f:
         no_external_resources(f.read(), f"the SVG {path}")
@@ -116,28 +98,29 @@ def test_svg_matches_json_report():
         if got != want:
             problems.append(f"subtitle {what}: expected {want} (JSON run), drip wrote {got}")
     frames = svg_frames(doc)
-    if not frames or frames[0][0] != "all" or frames[0][2] != t["outstanding_bytes"]:
-        problems.append(f"expected the root frame 'all' {t['outstanding_bytes']} wide, drip "
-                        f"drew {frames[:1]}")
+    if not frames or frames[0][0] != "all" or frames[0][2] != int(m[1]):
+        problems.append(f"expected the root frame 'all' as wide as the subtitle's {m[1]} B, "
+                        f"drip drew {frames[:1]}")
     widths = {}
     for name, _, w in frames:
         widths[name] = widths.get(name, 0) + w  # no function recurses in allocators
-    top = top_leaf(report)
-    want = bytes_by_function(report)
-    for name in sorted({top, "main", "leak_malloc", "leak_deep", "middle_layer"}):
-        if widths.get(name) != want.get(name):
-            problems.append(f"{name}: expected frames {want.get(name)} B wide in all (JSON "
-                            f"run), drip drew {widths.get(name)}")
+    want = {f: v["outstanding_bytes"] for f, v in tp["funcs"].items() if v["outstanding_bytes"]}
+    want["main"] = tp["outstanding_bytes"]  # the target's own allocations are all under main
+    for name in sorted(want):
+        if widths.get(name) != want[name]:
+            problems.append(f"{name}: expected frames {want[name]} B wide in all (the target's "
+                            f"count), drip drew {widths.get(name)}")
     if len(doc.getElementsByTagName("script")) != 1:
         problems.append("expected one inline <script> in the SVG")
     check(problems)
 
 
 def test_html_matches_json_report():
-    """The page's embedded data parse as JSON and carry the JSON run's totals, its top
-    function first in the stacks table, and every process."""
+    """The page's embedded data parse as JSON and carry the JSON run's totals, the target's
+    largest leak first among the named stacks of the table, and every process."""
     report = drip_trace([target("allocators")]).report()
-    path = trace_to("html", [target("allocators")])
+    path, truth = trace_to("html", [target("allocators")])
+    funcs = truth.one("allocators")["funcs"]
     page, data = page_data(path)
     no_external_resources(page, f"the page {path}")
     t = report.totals
@@ -152,10 +135,10 @@ def test_html_matches_json_report():
     S = data["strings"]
     rows = [S[r["f"][0]] if r["f"] and r["f"][0] >= 0 else None for r in data["stacks"]]
     named = [name for name in rows if name]
-    top = top_leaf(report)
+    top = max(funcs, key=lambda f: funcs[f]["outstanding_bytes"])
     if not named or named[0] != top:
-        problems.append(f"expected {top} as the first named top function of the stacks table, "
-                        f"drip wrote {named[:5]}")
+        problems.append(f"expected {top} (the target's largest leak) as the first named top "
+                        f"function of the stacks table, drip wrote {named[:5]}")
     sizes = [r["b"] for r in data["stacks"]]
     if sizes != sorted(sizes, reverse=True) or len(sizes) != data["stacks_total"] or \
             sum(sizes) != data["total"]["bytes"]:
@@ -207,7 +190,7 @@ def test_chromium_renders_html():
     """Headless Chromium runs the page of a demo_trainer trace: it marks #drip-ready, shows no
     #drip-error, and its tables show the top function and every process."""
     binary = chromium()
-    path = trace_to("html", [target("demo_trainer"), "1.5"])
+    path, _ = trace_to("html", [target("demo_trainer"), "1.5"])
     _, data = page_data(path)
     S = data["strings"]
     top = S[data["stacks"][0]["f"][0]]
@@ -241,7 +224,7 @@ def test_chromium_renders_svg():
     """Headless Chromium runs the SVG's script (ready mark, no error) and can zoom and search
     from the URL fragment; the searched share is shown."""
     binary = chromium()
-    path = trace_to("svg", [target("allocators")])
+    path, _ = trace_to("svg", [target("allocators")])
     dom = run_chromium(binary, ["--dump-dom", f"file://{path}#s=leak_&z=main"], path).stdout
     problems = []
     if 'data-drip-ready="1"' not in dom:
