@@ -30,15 +30,54 @@ struct pending {
 	__u32 pad;
 };
 
+/* The mapping the walk is in: consecutive frames mostly share one, so it is cached. */
+struct mapping {
+	__u64 start, end;
+	__u64 pgoff; /* file offset of start */
+	struct drip_file_key key;
+	__u32 file_backed;
+	__u32 pad;
+};
+
+/*
+ * Walk state.  It lives in task storage, not on the BPF stack: the verifier
+ * does not track map memory precisely, so the bpf_loop callbacks that use it
+ * converge at once instead of being simulated iteration by iteration.
+ */
+struct unwind {
+	__u64 ip, sp, bp;
+	__u32 n;
+	__u32 exact_ip; /* ip is where execution stopped (signal), not a return address */
+	__u32 done;
+	__u32 cut; /* stopped early (unknown file): the stack is marked truncated */
+	struct mapping map;
+};
+
+struct search {
+	__u64 key;
+	__u32 lo, hi;
+};
+
 /* Per-thread state.  Task storage, not per-CPU: uprobe programs can be preempted. */
 struct thread_state {
 	__u32 depth;
 	__u32 mmap_pending;
 	__u64 mmap_len;
 	__u64 mmap_flags;
+	__u32 mmap_exec_file; /* a file mapped executable: its table may be needed soon */
+	__u32 pad0;
 	struct pending p[DRIP_MAX_NEST];
 	struct drip_ev_stack stk; /* scratch for bpf_get_stack */
 	struct drip_ev_stack_ids ids;
+	struct drip_ev_stack_files files;
+	struct unwind uw;
+	struct search srch;
+	__u64 hash; /* hash_stack's accumulator */
+};
+
+/* What a bpf_loop callback gets: the thread's state, where all loop state lives. */
+struct loop_ctx {
+	struct thread_state *ts;
 };
 
 struct {
@@ -100,21 +139,21 @@ struct {
 	__type(value, struct drip_unwind_table);
 } unwind_tables SEC(".maps");
 
+/* the files user space has looked at, by (dev, inode) as the kernel sees them */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct drip_proc_modules);
-} proc_modules SEC(".maps");
+	__uint(max_entries, DRIP_MAX_FILES);
+	__type(key, struct drip_file_key);
+	__type(value, struct drip_file_info);
+} file_tables SEC(".maps");
 
-/* tgid -> 1 once NEED_MAPS was sent; user space clears it after pushing the modules */
+/* files BPF asked user space about, so it asks once; user space clears them */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DRIP_MAX_FILES);
+	__type(key, struct drip_file_key);
 	__type(value, __u32);
-} maps_requested SEC(".maps");
+} files_requested SEC(".maps");
 
 static __always_inline void stat_inc(__u32 which)
 {
@@ -191,90 +230,103 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)
 	return 0;
 }
 
-static __always_inline __u64 hash_stack(const __u64 *ips, __u32 nr)
+static long hash_step(__u32 i, void *data)
 {
-	__u64 h = 0xcbf29ce484222325ULL ^ nr;
+	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+	__u64 h = ts->hash;
 
-	for (__u32 i = 0; i < DRIP_MAX_FRAMES; i++) {
-		if (i >= nr)
-			break;
-		h = (h ^ ips[i]) * 0x100000001b3ULL;
-		h ^= h >> 31;
-	}
-	return h ? h : 1;
-}
-
-static __always_inline void request_maps(__u32 tgid)
-{
-	__u32 one = 1;
-	struct drip_ev_hdr *ev;
-
-	if (bpf_map_update_elem(&maps_requested, &tgid, &one, BPF_NOEXIST))
-		return; /* already asked */
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		bpf_map_delete_elem(&maps_requested, &tgid); /* ask again next time */
-		return;
-	}
-	ev->type = DRIP_EV_NEED_MAPS;
-	ev->tgid = tgid;
-	ev->ts = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
-}
-
-struct unwind {
-	struct thread_state *ts;
-	struct drip_proc_modules *pm;
-	__u64 ip, sp, bp;
-	__u32 n;
-	__u32 exact_ip; /* ip is where execution stopped (signal), not a return address */
-	__u32 tgid;
-	__u32 done;
-};
-
-/*
- * Binary searches run as bpf_loop callbacks: verified once, whatever the
- * bounds, where an open-coded loop makes the verifier walk every path.
- */
-struct search {
-	__u64 key;
-	__u32 lo, hi;
-	struct drip_proc_modules *pm;
-};
-
-static long module_search_step(__u32 i, void *data)
-{
-	struct search *s = data;
-	__u32 mid;
-
-	if (s->lo >= s->hi)
+	if (i >= DRIP_MAX_FRAMES || i >= ts->stk.nr)
 		return 1;
-	mid = s->lo + (s->hi - s->lo) / 2;
-	if (s->pm->m[mid & (DRIP_MAX_MODULES - 1)].start <= s->key)
-		s->lo = mid + 1;
-	else
-		s->hi = mid;
+	/* mask the index: the compiler may check one register and index with another */
+	barrier_var(i);
+	h = (h ^ ts->stk.ips[i & 127]) * 0x100000001b3ULL;
+	ts->hash = h ^ (h >> 31);
 	return 0;
 }
 
-/* The module holding ip: the last one starting at or below it. */
-static __always_inline struct drip_module *find_module(struct drip_proc_modules *pm, __u64 ip)
+/* Hash ts->stk.ips[0..nr) (nr is in ts->stk.nr). Never 0: 0 means "no stack". */
+static __always_inline __u64 hash_stack(struct thread_state *ts)
 {
-	struct search s = { .key = ip, .hi = pm->nr, .pm = pm };
-	struct drip_module *m;
+	struct loop_ctx lc = { .ts = ts };
 
-	if (s.hi > DRIP_MAX_MODULES)
-		s.hi = DRIP_MAX_MODULES;
-	bpf_loop(9, module_search_step, &s, 0);
-	if (!s.lo)
-		return NULL;
-	m = &pm->m[(s.lo - 1) & (DRIP_MAX_MODULES - 1)];
-	return ip < m->end ? m : NULL;
+	ts->hash = 0xcbf29ce484222325ULL ^ ts->stk.nr;
+	bpf_loop(DRIP_MAX_FRAMES, hash_step, &lc, 0);
+	return ts->hash ? ts->hash : 1;
+}
+
+/* A frame in a file user space has no entry for: ask for its table, once. */
+static __always_inline void request_file(const struct drip_file_key *k, __u64 start, __u64 end)
+{
+	struct drip_ev_need_file *ev;
+	__u32 one = 1;
+
+	if (bpf_map_update_elem(&files_requested, k, &one, BPF_NOEXIST))
+		return; /* already asked */
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		bpf_map_delete_elem(&files_requested, k); /* ask again next time */
+		return;
+	}
+	ev->hdr.type = DRIP_EV_NEED_FILE;
+	ev->hdr.tgid = bpf_get_current_pid_tgid() >> 32;
+	ev->hdr.ts = bpf_ktime_get_ns();
+	ev->dev = k->dev;
+	ev->ino = k->ino;
+	ev->start = start;
+	ev->end = end;
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+}
+
+static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct mapping *m = &((struct loop_ctx *)data)->ts->uw.map;
+	struct file *file = vma->vm_file;
+
+	m->start = vma->vm_start;
+	m->end = vma->vm_end;
+	m->pgoff = (__u64)vma->vm_pgoff << 12;
+	m->file_backed = !!file;
+	if (file) {
+		struct inode *inode = file->f_inode;
+
+		m->key.ino = inode->i_ino;
+		m->key.dev = inode->i_sb->s_dev;
+	}
+	return 0;
+}
+
+/* The mapping holding addr, from the cache or the task's VMA tree. 0, or -1: none. */
+static __always_inline int find_mapping(struct thread_state *ts, __u64 addr)
+{
+	struct unwind *u = &ts->uw;
+	struct loop_ctx lc = { .ts = ts };
+
+	if (addr >= u->map.start && addr < u->map.end)
+		return 0;
+	u->map.start = u->map.end = 0;
+	u->map.key.dev = u->map.key.ino = 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found, &lc, 0) ||
+	    addr < u->map.start || addr >= u->map.end)
+		return -1;
+	return 0;
+}
+
+/* A new executable file mapping at addr: ask user space for its file if unknown. */
+static __always_inline void request_mapped_file(struct thread_state *ts, __u64 addr)
+{
+	struct unwind *u = &ts->uw;
+
+	u->map.start = u->map.end = 0;
+	if (find_mapping(ts, addr) || !u->map.file_backed)
+		return;
+	if (!bpf_map_lookup_elem(&file_tables, &u->map.key))
+		request_file(&u->map.key, u->map.start, u->map.end);
+	u->map.start = u->map.end = 0;
 }
 
 static long row_search_step(__u32 i, void *data)
 {
-	struct search *s = data;
+	struct search *s = &((struct loop_ctx *)data)->ts->srch;
 	struct drip_unwind_row *row;
 	__u32 mid;
 
@@ -292,20 +344,23 @@ static long row_search_step(__u32 i, void *data)
 }
 
 /* The row covering pc in a table: the last row starting at or below it. */
-static __always_inline struct drip_unwind_row *find_row(__u32 table, __u32 pc)
+static __always_inline struct drip_unwind_row *find_row(struct thread_state *ts, __u32 table,
+							__u32 pc)
 {
 	struct drip_unwind_table *t = bpf_map_lookup_elem(&unwind_tables, &table);
-	struct search s = { .key = pc };
+	struct loop_ctx lc = { .ts = ts };
+	struct search *s = &ts->srch;
 	__u32 idx;
 
 	if (!t || !t->nr)
 		return NULL;
-	s.lo = t->first;
-	s.hi = t->first + t->nr;
-	bpf_loop(24, row_search_step, &s, 0);
-	if (s.lo <= t->first)
+	s->key = pc;
+	s->lo = t->first;
+	s->hi = t->first + t->nr;
+	bpf_loop(24, row_search_step, &lc, 0);
+	if (s->lo <= t->first)
 		return NULL;
-	idx = s.lo - 1;
+	idx = s->lo - 1;
 	return bpf_map_lookup_elem(&unwind_rows, &idx);
 }
 
@@ -324,30 +379,45 @@ static __always_inline int fp_step(struct unwind *u)
 
 static long unwind_step(__u32 i, void *data)
 {
-	struct unwind *u = data;
-	struct thread_state *ts = u->ts;
+	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+	struct unwind *u = &ts->uw;
 	struct drip_unwind_row *row = NULL;
-	struct drip_module *m;
-	__u64 cfa, ra, lookup;
+	struct drip_frame_file *ff;
+	struct drip_file_info *fi;
+	__u64 cfa, ra, lookup, off;
 	__u32 n = u->n;
 
 	if (!u->ip || n >= DRIP_MAX_FRAMES)
 		return 1;
-	ts->stk.ips[n] = u->ip;
+	barrier_var(n);
+	ts->stk.ips[n & 127] = u->ip;
+	ff = &ts->files.files[n & 127];
+	ff->key.dev = ff->key.ino = 0;
+	ff->offset = u->ip;
 	u->n = n + 1;
 	lookup = u->exact_ip ? u->ip : u->ip - 1;
 	u->exact_ip = 0;
-	m = find_module(u->pm, lookup);
-	if (!m) {
-		request_maps(u->tgid); /* mapped after user space last looked (dlopen) */
-		return fp_step(u);
+	if (find_mapping(ts, lookup) || !u->map.file_backed)
+		return fp_step(u); /* JIT code, or the VMA tree was busy */
+	off = u->ip - u->map.start + u->map.pgoff;
+	ff->offset = off;
+	ff->key = u->map.key;
+	fi = bpf_map_lookup_elem(&file_tables, &u->map.key);
+	if (!fi) {
+		/*
+		 * A file user space has not seen (dlopen'ed since): ask for it, and
+		 * stop here rather than guess with frame pointers through code that
+		 * may have none.  The stack is marked truncated.
+		 */
+		request_file(&u->map.key, u->map.start, u->map.end);
+		stat_inc(DRIP_STAT_TABLE_NOT_READY);
+		u->cut = 1;
+		return 1;
 	}
-	if (!m->table) {
-		if (!(m->flags & DRIP_MODULE_ANON))
-			stat_inc(DRIP_STAT_TABLE_NOT_READY);
-		return fp_step(u);
-	}
-	row = find_row(m->table, (__u32)(lookup - m->bias));
+	if (!fi->table)
+		return fp_step(u); /* a file without CFI */
+	row = find_row(ts, fi->table,
+		       (__u32)(lookup - u->map.start + u->map.pgoff + fi->vaddr_delta));
 	if (!row)
 		return fp_step(u);
 	switch (row->cfa_type) {
@@ -399,24 +469,28 @@ static long unwind_step(__u32 i, void *data)
 }
 
 /*
- * Walk the user stack with the unwind tables.  Returns frames written to
- * ts->stk.ips, or -1 when this process has no module list yet (the caller
- * falls back to frame pointers).
+ * Walk the user stack with the unwind tables, finding each frame's file
+ * with bpf_find_vma: no per-process state, so a process that lives a few
+ * microseconds or dlopens a library unwinds like any other.  Returns frames
+ * written to ts->stk.ips (their files in ts->files).
  */
-static __always_inline int dwarf_unwind(struct thread_state *ts, __u32 tgid, __u64 ip, __u64 sp,
-					__u64 bp, bool *truncated)
+static __always_inline int dwarf_unwind(struct thread_state *ts, __u64 ip, __u64 sp, __u64 bp,
+					bool *truncated)
 {
-	struct unwind u = { .ts = ts, .ip = ip, .sp = sp, .bp = bp, .tgid = tgid };
+	struct loop_ctx lc = { .ts = ts };
+	struct unwind *u = &ts->uw;
 
-	u.pm = bpf_map_lookup_elem(&proc_modules, &tgid);
-	if (!u.pm) {
-		request_maps(tgid);
-		stat_inc(DRIP_STAT_TABLE_NOT_READY);
-		return -1;
-	}
-	bpf_loop(DRIP_MAX_FRAMES, unwind_step, &u, 0);
-	*truncated = !u.done && u.n >= DRIP_MAX_FRAMES;
-	return u.n;
+	u->ip = ip;
+	u->sp = sp;
+	u->bp = bp;
+	u->n = 0;
+	u->exact_ip = 0;
+	u->done = 0;
+	u->cut = 0;
+	u->map.start = u->map.end = 0; /* the cache may be another process's (fork, exec) */
+	bpf_loop(DRIP_MAX_FRAMES, unwind_step, &lc, 0);
+	*truncated = u->cut || (!u->done && u->n >= DRIP_MAX_FRAMES);
+	return u->n > DRIP_MAX_FRAMES ? DRIP_MAX_FRAMES : u->n;
 }
 
 /*
@@ -450,7 +524,7 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 			sp = PT_REGS_SP((struct pt_regs *)ctx);
 			bp = PT_REGS_FP((struct pt_regs *)ctx);
 		}
-		n = dwarf_unwind(ts, tgid, ip, sp, bp, &truncated);
+		n = dwarf_unwind(ts, ip, sp, bp, &truncated);
 		dwarf = n > 0;
 		if (dwarf) {
 			nr = n;
@@ -485,7 +559,8 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 		flags = (nr == DRIP_MAX_FRAMES ? DRIP_STACK_TRUNCATED : 0) |
 			(syscall_site ? DRIP_STACK_SYSCALL : 0);
 	}
-	h = hash_stack(stk->ips, nr);
+	stk->nr = nr;
+	h = hash_stack(ts);
 	if (bpf_map_lookup_elem(&sent_stacks, &h))
 		return h;
 	stk->hdr.type = DRIP_EV_STACK;
@@ -501,10 +576,22 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 		stat_inc(DRIP_STAT_RB_FULL_STACK);
 		return 0;
 	}
+	if (dwarf) {
+		/* each frame's (file, offset), found during the walk */
+		ts->files.hdr.type = DRIP_EV_STACK_FILES;
+		ts->files.hdr.tgid = tgid;
+		ts->files.hdr.ts = now;
+		ts->files.hash = h;
+		ts->files.nr = nr;
+		if (bpf_ringbuf_output(&events, &ts->files,
+				       offsetof(struct drip_ev_stack_files, files) +
+					       (nr & 127) * sizeof(struct drip_frame_file),
+				       BPF_RB_FORCE_WAKEUP))
+			stat_inc(DRIP_STAT_RB_FULL_STACK);
+	}
 	/*
-	 * The same frame-pointer walk again, as (build-id, file offset): only for
-	 * new stacks.  A DWARF stack's modules come from the maps user space read
-	 * to build its module list, so it needs none.
+	 * A frame-pointer walk again, as (build-id, file offset): only for new
+	 * stacks.  A DWARF stack has its files already.
 	 */
 	ts->ids.ids[0].status = DRIP_FRAME_ID_EMPTY; /* the [sp] slot of a syscall site */
 	n = dwarf ? 0 : bpf_get_stack(ctx, &ts->ids.ids[skip],
@@ -750,13 +837,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
 		stat_inc(DRIP_STAT_TARGETS_FULL);
-	if (cfg.dwarf) {
-		/* the child runs its parent's image: it can unwind before user space hears of it */
-		struct drip_proc_modules *pm = bpf_map_lookup_elem(&proc_modules, &ptgid);
-
-		if (pm)
-			bpf_map_update_elem(&proc_modules, &ctgid, pm, BPF_ANY);
-	}
 	emit_proc(DRIP_EV_FORK, child, ptgid, NULL);
 	return 0;
 }
@@ -768,9 +848,6 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	/* a new image: its modules are unknown until user space reads them */
-	bpf_map_delete_elem(&proc_modules, &tgid);
-	bpf_map_delete_elem(&maps_requested, &tgid);
 	emit_proc(DRIP_EV_EXEC, p, 0, bprm);
 	return 0;
 }
@@ -784,13 +861,12 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 		return 0;
 	emit_proc(DRIP_EV_EXIT, p, 0, NULL);
 	bpf_map_delete_elem(&targets, &tgid);
-	bpf_map_delete_elem(&proc_modules, &tgid);
-	bpf_map_delete_elem(&maps_requested, &tgid);
 	return 0;
 }
 
 /* ---- anonymous memory the program maps itself ---- */
 
+#define PROT_EXEC_     0x04
 #define MAP_SHARED_    0x01
 #define MAP_FIXED_     0x10
 #define MAP_ANONYMOUS_ 0x20
@@ -827,6 +903,13 @@ int on_mmap_enter(struct mmap_enter_args *args)
 {
 	struct thread_state *ts;
 
+	if (cfg.dwarf && !(args->flags & MAP_ANONYMOUS_) && (args->prot & PROT_EXEC_)) {
+		/* the loader maps a library's code: have its table built before it runs */
+		ts = traced_thread();
+		if (ts)
+			ts->mmap_exec_file = 1;
+		return 0;
+	}
 	if (!(args->flags & MAP_ANONYMOUS_) || (args->flags & (MAP_FIXED_ | MAP_STACK_)))
 		return 0;
 	ts = traced_thread();
@@ -843,6 +926,12 @@ int on_mmap_exit(struct sys_exit_args *args)
 {
 	struct thread_state *ts = traced_thread();
 
+	if (ts && ts->mmap_exec_file) {
+		ts->mmap_exec_file = 0;
+		if (args->ret > 0 || args->ret < -4095)
+			request_mapped_file(ts, (__u64)args->ret);
+		return 0;
+	}
 	if (!ts || !ts->mmap_pending)
 		return 0;
 	ts->mmap_pending = 0;

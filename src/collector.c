@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "drip/collector.h"
+#include "drip/elf.h"
 #include "drip/log.h"
 #include "drip/procmaps.h"
 #include "drip/stacks.h"
@@ -45,8 +46,14 @@ struct frame_ids {
 	struct drip_frame_id ids[];
 };
 
+struct frame_files {
+	uint32_t nr;
+	struct drip_frame_file f[];
+};
+
 struct resolved {
 	uint32_t nr;
+	bool in_allocator; /* a frame is an allocator function: its own mmap, not the program's */
 	struct rframe *frames;
 };
 
@@ -64,6 +71,9 @@ struct collector {
 	struct collector_counts n;
 	collector_maps_hook maps_hook;
 	void *maps_hook_ctx;
+	collector_file_fn file_fn;
+	void *file_fn_ctx;
+	struct u64map stack_files; /* stack index + 1 -> struct frame_files * */
 };
 
 static inline uint64_t site_key(uint32_t proc, uint32_t stack)
@@ -104,6 +114,10 @@ void collector__free(struct collector *c)
 		if (c->stack_ids.keys[i])
 			free((void *)(uintptr_t)c->stack_ids.vals[i]);
 	u64map__release(&c->stack_ids);
+	for (size_t i = 0; i < c->stack_files.cap; i++)
+		if (c->stack_files.keys[i])
+			free((void *)(uintptr_t)c->stack_files.vals[i]);
+	u64map__release(&c->stack_files);
 	free(c->procs);
 	u64map__release(&c->live);
 	u64map__release(&c->site_res);
@@ -151,24 +165,10 @@ void collector__set_maps_hook(struct collector *c, collector_maps_hook fn, void 
 	c->maps_hook_ctx = ctx;
 }
 
-/* BPF met a frame outside the modules it knows: the process mapped something. */
-static void on_need_maps(struct collector *c, uint32_t tgid)
+void collector__set_file_resolver(struct collector *c, collector_file_fn fn, void *ctx)
 {
-	struct procmaps *m = NULL;
-	uint64_t idx;
-	struct proc *p;
-
-	if (!u64map__get(&c->live, tgid, &idx))
-		return;
-	p = &c->procs[idx];
-	if (procmaps__read(p->pid, &m) || !m->nr) {
-		procmaps__free(m);
-		return;
-	}
-	procmaps__free(p->maps);
-	p->maps = m;
-	p->maps_stale = false;
-	learn(c, p);
+	c->file_fn = fn;
+	c->file_fn_ctx = ctx;
 }
 
 /* comm, exe and maps, read while the process lives; each may stay unknown */
@@ -339,6 +339,28 @@ const struct collector_counts *collector__counts(const struct collector *c)
  * which the frame-pointer walk skips: keep it and drop the wrapper, as an
  * allocator frame is dropped.  Elsewhere [sp] is just stack data: drop it.
  */
+/*
+ * BPF counts an mmap as the program's when no allocator call is pending on
+ * the thread; but free has no return probe, so an arena glibc creates inside
+ * free (its first call in a thread) looks like the program's.  The stack
+ * tells: such a mapping has an allocator frame.
+ */
+static bool is_allocator(const char *fn)
+{
+	static const char *const names[] = { "malloc", "free", "calloc", "realloc",
+					     "reallocarray", "posix_memalign", "aligned_alloc",
+					     "memalign", "valloc", "pvalloc", "cfree" };
+
+	if (!fn)
+		return false;
+	if (!strncmp(fn, "__libc_", 7))
+		fn += 7;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(fn, names[i]))
+			return true;
+	return false;
+}
+
 static bool is_syscall_wrapper(const char *fn)
 {
 	static const char *const wrappers[] = { "mmap", "mmap64", "__mmap", "munmap", "__munmap",
@@ -369,6 +391,29 @@ static void drop_syscall_slot(struct resolved *r, uint32_t flags)
 	drop_frame(r, is_syscall_wrapper(r->frames[1].function) ? 1 : 0);
 }
 
+/* A frame BPF named by (file id, offset). false: unknown file, try the maps. */
+static bool resolve_file(struct collector *c, const struct drip_frame_file *ff, uint64_t ip,
+			 struct rframe *out)
+{
+	const struct elf_file *elf = NULL;
+	const char *path;
+	uint64_t delta;
+
+	if (!ff->key.ino || !c->file_fn)
+		return false;
+	path = c->file_fn(c->file_fn_ctx, ff->key.dev, ff->key.ino, &elf);
+	if (!path)
+		return false;
+	out->addr = ip;
+	out->module = path;
+	out->file_offset = ff->offset;
+	out->function = elf ? elf_file__func_at(elf, ff->offset, &delta) : NULL;
+	out->build_id_len = elf ? elf_file__build_id(elf, &out->build_id) : 0;
+	if (!out->build_id_len)
+		out->build_id = NULL;
+	return true;
+}
+
 /*
  * Resolve a (proc, stack) the first time it is seen, while the process still
  * lives: addresses mean code only together with the maps of that moment.
@@ -378,6 +423,7 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 	struct proc *p = &c->procs[proc];
 	const uint64_t *ips;
 	const struct frame_ids *fids = NULL;
+	const struct frame_files *ffs = NULL;
 	struct resolved *r;
 	uint32_t nr, flags;
 	uint64_t fid_ptr;
@@ -397,14 +443,20 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 	ips = stacks__ips(c->stacks, stack, &nr, &flags);
 	if (u64map__get(&c->stack_ids, (uint64_t)stack + 1, &fid_ptr))
 		fids = (const struct frame_ids *)(uintptr_t)fid_ptr;
+	if (u64map__get(&c->stack_files, (uint64_t)stack + 1, &fid_ptr))
+		ffs = (const struct frame_files *)(uintptr_t)fid_ptr;
 	r = &c->res[c->nr_res];
 	r->nr = nr;
+	r->in_allocator = false;
 	r->frames = calloc(nr ? nr : 1, sizeof(*r->frames));
 	if (!r->frames)
 		return;
 	for (uint32_t i = 0; i < nr; i++) {
 		struct sym_info si = { 0 };
 
+		/* BPF's walk named the file and offset (DWARF stacks) */
+		if (ffs && i < ffs->nr && resolve_file(c, &ffs->f[i], ips[i], &r->frames[i]))
+			continue;
 		/* the kernel named the file (build-id) while the process ran: best evidence */
 		if (fids && i < fids->nr && fids->ids[i].status == DRIP_FRAME_ID_VALID &&
 		    !symbolizer__resolve_build_id(c->sym, fids->ids[i].build_id,
@@ -440,6 +492,8 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 	}
 	if (flags & (DRIP_STACK_SYSCALL | DRIP_STACK_SITE_FIRST))
 		drop_syscall_slot(r, flags);
+	for (uint32_t i = 0; i < r->nr && !r->in_allocator; i++)
+		r->in_allocator = is_allocator(r->frames[i].function);
 	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
 		free(r->frames);
 		return;
@@ -453,6 +507,13 @@ static void release(struct collector *c, int proc, uint64_t addr, bool counted_u
 		c->n.frees++;
 	else if (counted_unknown)
 		c->n.unknown_frees++;
+}
+
+static bool site_in_allocator(const struct collector *c, uint32_t proc, uint32_t stack)
+{
+	uint64_t ri;
+
+	return u64map__get(&c->site_res, site_key(proc, stack), &ri) && c->res[ri].in_allocator;
 }
 
 static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
@@ -490,6 +551,10 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 		c->n.unknown_stacks++;
 	else if (!table__site(c->table, proc, stack))
 		resolve_site(c, proc, stack);
+	if (ev->fn == DRIP_FN_MMAP && stack != NO_STACK && site_in_allocator(c, proc, stack)) {
+		c->n.allocator_mmaps++;
+		return 0;
+	}
 	err = table__on_alloc(c->table, proc, ev->addr, size, stack, ev->hdr.ts);
 	if (err < 0)
 		return err;
@@ -629,9 +694,33 @@ int collector__on_event(struct collector *c, const void *data, size_t size)
 		}
 		break;
 	}
-	case DRIP_EV_NEED_MAPS:
-		on_need_maps(c, h->tgid);
+	case DRIP_EV_NEED_FILE:
+		if (size < sizeof(struct drip_ev_need_file))
+			goto bad;
+		break; /* the unwinder's business */
+	case DRIP_EV_STACK_FILES: {
+		const struct drip_ev_stack_files *s = data;
+		struct frame_files *f;
+		int64_t idx;
+		uint64_t old;
+
+		if (size < offsetof(struct drip_ev_stack_files, files) || s->nr > DRIP_MAX_FRAMES ||
+		    size < offsetof(struct drip_ev_stack_files, files) + s->nr * sizeof(s->files[0]))
+			goto bad;
+		idx = stacks__find(c->stacks, s->hash); /* its STACK record came first */
+		if (idx < 0 || u64map__get(&c->stack_files, (uint64_t)idx + 1, &old))
+			break;
+		f = malloc(sizeof(*f) + s->nr * sizeof(f->f[0]));
+		if (!f)
+			return -ENOMEM;
+		f->nr = s->nr;
+		memcpy(f->f, s->files, s->nr * sizeof(f->f[0]));
+		if (u64map__set(&c->stack_files, (uint64_t)idx + 1, (uint64_t)(uintptr_t)f)) {
+			free(f);
+			return -ENOMEM;
+		}
 		break;
+	}
 	case DRIP_EV_FORK:
 	case DRIP_EV_EXEC:
 	case DRIP_EV_EXIT:
@@ -995,6 +1084,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 	add_drop(o, "bad_records", c->n.bad_records);
 	add_drop(o, "late_frees", c->n.late_frees);
 	add_drop(o, "exec_released", c->n.exec_released);
+	add_drop(o, "allocator_mmaps", c->n.allocator_mmaps);
 
 	o->r.duration_s = so->duration_s;
 	o->r.totals.allocs = c->n.allocs;

@@ -73,6 +73,7 @@ struct elf_file {
 	uint64_t size;
 	bool dyn;
 	bool interp; /* has PT_INTERP: the dynamic loader maps libraries */
+	uint64_t dyn_off, dyn_size; /* PT_DYNAMIC, checked to lie in the file; 0 when none */
 	uint8_t build_id[MAX_BUILD_ID];
 	size_t build_id_len;
 	struct seg segs[MAX_LOADS];
@@ -258,6 +259,10 @@ static int read_segments(struct ctx *c, uint64_t phoff, uint64_t phnum)
 		}
 		if (ph.p_type == PT_INTERP)
 			e->interp = true;
+		if (ph.p_type == PT_DYNAMIC && in_file(ph.p_offset, ph.p_filesz, c->s->size)) {
+			e->dyn_off = ph.p_offset;
+			e->dyn_size = ph.p_filesz;
+		}
 		if (ph.p_type != PT_LOAD)
 			continue;
 		if (__builtin_add_overflow(ph.p_offset, ph.p_filesz, &end) ||
@@ -907,6 +912,31 @@ size_t elf_file__build_id(const struct elf_file *e, const uint8_t **id)
 {
 	*id = e && e->build_id_len ? e->build_id : NULL;
 	return e ? e->build_id_len : 0;
+}
+
+int elf_file__dynamic(const struct elf_file *e, uint64_t *off, uint64_t *size)
+{
+	if (!e || !e->dyn_size)
+		return -ENOENT;
+	*off = e->dyn_off;
+	*size = e->dyn_size;
+	return 0;
+}
+
+int elf_file__vaddr_to_offset(const struct elf_file *e, uint64_t vaddr, uint64_t *file_off)
+{
+	return e ? vaddr_to_off(e, vaddr, file_off) : -ERANGE;
+}
+
+int elf_file__exec_offset(const struct elf_file *e, uint64_t *file_off)
+{
+	for (size_t i = 0; e && i < e->nr_segs; i++) {
+		if (e->segs[i].exec) {
+			*file_off = e->segs[i].offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int elf_file__offset_to_vaddr(const struct elf_file *e, uint64_t file_off, uint64_t *vaddr)

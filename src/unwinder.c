@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,23 +19,29 @@
 #include "drip/unwinder.h"
 #include "drip.skel.h"
 
-/* One ELF file's table, shared by every process that maps it. */
-struct table_entry {
-	dev_t dev;
-	ino_t ino;
-	uint32_t id; /* 0: no table (build failed): frame pointers for this file */
-	struct elf_file *elf; /* for offset -> vaddr */
+/* One file, shared by every process that maps it. */
+struct file_entry {
+	struct drip_file_key key;
+	struct drip_file_info info;
+	char *path;	      /* as first seen */
+	struct elf_file *elf; /* NULL: not an ELF file we could read */
 };
 
 struct unwinder {
 	struct session *s;
-	int rows_fd, tables_fd, modules_fd, requested_fd;
+	int rows_fd, tables_fd, files_fd, requested_fd;
 	uint32_t rows_cap, rows_used;
-	uint32_t next_id; /* table ids start at 1 */
-	struct table_entry *tables;
-	size_t nr_tables, cap_tables;
+	uint32_t next_table; /* table ids start at 1 */
+	struct file_entry *files; /* file id i + 1 is files[i] */
+	size_t nr_files, cap_files;
 	struct unwinder_stats st;
 };
+
+/* The kernel's MKDEV, which bpf_find_vma sees and /proc/PID/maps prints. */
+static uint64_t kernel_dev(unsigned int maj, unsigned int min)
+{
+	return (uint64_t)maj << 20 | min;
+}
 
 int unwinder__new(struct session *s, struct unwinder **out)
 {
@@ -47,10 +53,10 @@ int unwinder__new(struct session *s, struct unwinder **out)
 	u->s = s;
 	u->rows_fd = bpf_map__fd(skel->maps.unwind_rows);
 	u->tables_fd = bpf_map__fd(skel->maps.unwind_tables);
-	u->modules_fd = bpf_map__fd(skel->maps.proc_modules);
-	u->requested_fd = bpf_map__fd(skel->maps.maps_requested);
+	u->files_fd = bpf_map__fd(skel->maps.file_tables);
+	u->requested_fd = bpf_map__fd(skel->maps.files_requested);
 	u->rows_cap = bpf_map__max_entries(skel->maps.unwind_rows);
-	u->next_id = 1;
+	u->next_table = 1;
 	*out = u;
 	return 0;
 }
@@ -59,15 +65,32 @@ void unwinder__free(struct unwinder *u)
 {
 	if (!u)
 		return;
-	for (size_t i = 0; i < u->nr_tables; i++)
-		elf_file__close(u->tables[i].elf);
-	free(u->tables);
+	for (size_t i = 0; i < u->nr_files; i++) {
+		elf_file__close(u->files[i].elf);
+		free(u->files[i].path);
+	}
+	free(u->files);
 	free(u);
 }
 
 const struct unwinder_stats *unwinder__stats(const struct unwinder *u)
 {
 	return &u->st;
+}
+
+static struct file_entry *file_find(const struct unwinder *u, const struct drip_file_key *k);
+
+const char *unwinder__file(const struct unwinder *u, uint64_t dev, uint64_t ino,
+			   const struct elf_file **elf)
+{
+	struct drip_file_key k = { .dev = dev, .ino = ino };
+	const struct file_entry *e = u ? file_find(u, &k) : NULL;
+
+	if (!e)
+		return NULL;
+	if (elf)
+		*elf = e->elf;
+	return e->path;
 }
 
 static double now_s(void)
@@ -78,14 +101,15 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Copy rows into the BPF array, in batches: one syscall per row would cost ~20 ms for libc. */
+/* Copy rows into the BPF array in batches: one syscall per row would cost ~20 ms for libc. */
 static int load_rows(struct unwinder *u, const struct cfi_table *t, uint32_t *first)
 {
 	uint32_t n = (uint32_t)t->nr, batch = 4096;
 	__u32 *keys;
 	int err = 0;
 
-	if (t->nr > UINT32_MAX || u->rows_used + n > u->rows_cap || u->next_id >= DRIP_MAX_TABLES)
+	if (t->nr > UINT32_MAX || u->rows_used + (uint64_t)n > u->rows_cap ||
+	    u->next_table >= DRIP_MAX_TABLES)
 		return -ENOSPC;
 	keys = malloc(batch * sizeof(*keys));
 	if (!keys)
@@ -106,133 +130,146 @@ static int load_rows(struct unwinder *u, const struct cfi_table *t, uint32_t *fi
 	return 0;
 }
 
-static struct table_entry *table_find(struct unwinder *u, dev_t dev, ino_t ino)
+/* Compile and load path's table; 0 (no table: frame pointers) on failure. */
+static uint32_t build_table(struct unwinder *u, const char *path, const char *name)
 {
-	for (size_t i = 0; i < u->nr_tables; i++)
-		if (u->tables[i].dev == dev && u->tables[i].ino == ino)
-			return &u->tables[i];
-	return NULL;
-}
-
-/* The table of the file at path (opened now), built on first sight. */
-static struct table_entry *table_get(struct unwinder *u, const char *path, const char *name)
-{
-	struct cfi_table *t = NULL;
 	struct drip_unwind_table bt;
-	struct table_entry *e;
-	struct stat st;
-	double t0;
+	struct cfi_table *t = NULL;
+	uint32_t id = 0;
+	double t0 = now_s();
 	int err;
 
-	if (stat(path, &st) || !S_ISREG(st.st_mode))
-		return NULL;
-	e = table_find(u, st.st_dev, st.st_ino);
-	if (e)
-		return e;
-	if (u->nr_tables == u->cap_tables) {
-		size_t cap = u->cap_tables ? 2 * u->cap_tables : 32;
-		struct table_entry *n = realloc(u->tables, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		u->tables = n;
-		u->cap_tables = cap;
-	}
-	e = &u->tables[u->nr_tables++];
-	*e = (struct table_entry){ .dev = st.st_dev, .ino = st.st_ino };
-	if (elf_file__open(path, &e->elf)) {
-		e->elf = NULL;
-		u->st.failed++;
-		return e;
-	}
-	t0 = now_s();
 	err = cfi_table__build(path, &t);
 	u->st.build_s += now_s() - t0;
 	if (!err)
 		err = load_rows(u, t, &bt.first);
 	if (!err) {
 		bt.nr = (uint32_t)t->nr;
-		e->id = u->next_id;
-		if (bpf_map_update_elem(u->tables_fd, &e->id, &bt, BPF_ANY)) {
+		if (bpf_map_update_elem(u->tables_fd, &u->next_table, &bt, BPF_ANY)) {
 			err = -errno;
-			e->id = 0;
 		} else {
-			u->next_id++;
+			id = u->next_table++;
 			u->st.tables++;
 			u->st.rows += t->nr;
 			u->st.row_bytes += t->nr * 16; /* array elements round up to 8 bytes */
 			pr_debug("unwind table for %s: %zu rows", name, t->nr);
 		}
 	}
-	if (err) {
-		u->st.failed++;
+	if (err == -ENOSPC)
+		pr_warn("unwind tables full (%u rows): frame pointers for %s", u->rows_cap, name);
+	else if (err)
 		pr_debug("no unwind table for %s: %s", name, strerror(-err));
-		if (err == -ENOSPC)
-			pr_warn("unwind tables full (%u rows): frame pointers for %s", u->rows_cap,
-				name);
-	}
 	cfi_table__free(t);
-	return e;
+	return id;
+}
+
+static struct file_entry *file_find(const struct unwinder *u, const struct drip_file_key *k)
+{
+	for (size_t i = 0; i < u->nr_files; i++)
+		if (u->files[i].key.dev == k->dev && u->files[i].key.ino == k->ino)
+			return &u->files[i];
+	return NULL;
+}
+
+/*
+ * Register the file opened at path (a /proc/PID/map_files link, or a plain
+ * path) under key, named name.  Files without CFI or ELF still get an id:
+ * frames in them are then named by user space and walked by frame pointers.
+ */
+static int file_add(struct unwinder *u, const struct drip_file_key *k, const char *path,
+		    const char *name)
+{
+	struct file_entry *e;
+	uint64_t vaddr;
+
+	if (file_find(u, k))
+		return 0;
+	if (u->nr_files >= DRIP_MAX_FILES)
+		return -ENOSPC;
+	if (u->nr_files == u->cap_files) {
+		size_t cap = u->cap_files ? 2 * u->cap_files : 64;
+		struct file_entry *n = realloc(u->files, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		u->files = n;
+		u->cap_files = cap;
+	}
+	e = &u->files[u->nr_files];
+	*e = (struct file_entry){ .key = *k };
+	e->path = strdup(name);
+	if (!e->path)
+		return -ENOMEM;
+	u->nr_files++;
+	if (!elf_file__open(path, &e->elf)) {
+		/* the executable segment's vaddr - offset: ELF vaddr of any file offset in it */
+		uint64_t text_off = 0;
+
+		if (!elf_file__exec_offset(e->elf, &text_off) &&
+		    !elf_file__offset_to_vaddr(e->elf, text_off, &vaddr)) {
+			e->info.vaddr_delta = (int64_t)(vaddr - text_off);
+			e->info.table = build_table(u, path, name);
+		}
+	}
+	u->st.files++;
+	if (bpf_map_update_elem(u->files_fd, &e->key, &e->info, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int unwinder__preload(struct unwinder *u, const char *path)
 {
-	struct table_entry *e = table_get(u, path, path);
+	struct drip_file_key k;
+	struct stat st;
 
-	return e && e->id ? 0 : -ENOENT;
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	k.dev = kernel_dev(major(st.st_dev), minor(st.st_dev));
+	k.ino = st.st_ino;
+	return file_add(u, &k, path, path);
 }
 
-int unwinder__push(struct unwinder *u, pid_t pid, const struct procmaps *maps)
+void unwinder__learn_maps(struct unwinder *u, pid_t pid, const struct procmaps *maps)
 {
-	struct drip_proc_modules *pm;
-	__u32 key = pid;
-	int err = 0;
-
-	pm = calloc(1, sizeof(*pm));
-	if (!pm)
-		return -ENOMEM;
-	for (size_t i = 0; i < maps->nr && pm->nr < DRIP_MAX_MODULES; i++) {
+	for (size_t i = 0; i < maps->nr; i++) {
 		const struct vma *v = &maps->vmas[i];
-		struct drip_module *m = &pm->m[pm->nr];
-		struct table_entry *e;
-		uint64_t vaddr;
+		struct drip_file_key k;
 		char path[96];
 
-		if (!v->exec)
+		if (!v->exec || v->path[0] != '/')
 			continue;
-		m->start = v->start;
-		m->end = v->end;
-		if (v->path[0] != '/') {
-			/* JIT code, [vdso]: frame pointers, and nothing to count */
-			m->flags = DRIP_MODULE_ANON;
-			pm->nr++;
+		k.dev = kernel_dev(v->dev_major, v->dev_minor);
+		k.ino = v->inode;
+		if (file_find(u, &k))
 			continue;
-		}
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
 			 v->start, v->end);
-		e = table_get(u, path, v->path);
-		if (e && e->id && e->elf && !elf_file__offset_to_vaddr(e->elf, v->offset, &vaddr)) {
-			m->table = e->id;
-			m->bias = v->start - vaddr;
-		}
-		pm->nr++;
+		file_add(u, &k, path, v->path);
 	}
-	if (bpf_map_update_elem(u->modules_fd, &key, pm, BPF_ANY))
-		err = -errno;
+}
+
+int unwinder__need_file(struct unwinder *u, pid_t pid, uint64_t dev, uint64_t ino,
+			uint64_t start, uint64_t end)
+{
+	struct drip_file_key k = { .dev = dev, .ino = ino };
+	struct procmaps *maps = NULL;
+	const struct vma *v;
+	char path[96];
+	int err;
+
+	u->st.requests++;
+	if (file_find(u, &k))
+		return 0;
+	/* the maps line names the file; map_files opens the very inode mapped */
+	err = procmaps__read(pid, &maps);
+	v = err ? NULL : procmaps__find(maps, start);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+	if (!v || v->inode != ino || kernel_dev(v->dev_major, v->dev_minor) != dev)
+		err = -ESRCH;
 	else
-		u->st.pushes++;
-	/* BPF may ask again now */
-	bpf_map_delete_elem(u->requested_fd, &key);
-	free(pm);
+		err = file_add(u, &k, path, v->path);
+	procmaps__free(maps);
+	if (err)
+		bpf_map_delete_elem(u->requested_fd, &k); /* another process may bring it */
 	return err;
-}
-
-/* Until src/cfi.c lands: no tables, frame pointers everywhere (counted). */
-__attribute__((weak)) int cfi_table__build(const char *path, struct cfi_table **out)
-{
-	return -ENOSYS;
-}
-
-__attribute__((weak)) void cfi_table__free(struct cfi_table *t)
-{
 }

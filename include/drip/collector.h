@@ -26,6 +26,7 @@ struct collector_counts {
 	uint64_t bad_records;	 /* malformed ring-buffer records */
 	uint64_t exec_released;	 /* blocks released because their image was replaced */
 	uint64_t late_frees;	 /* frees drained from the overflow map */
+	uint64_t allocator_mmaps; /* mmaps an allocator made inside free (stack says so): not counted */
 };
 
 struct collector *collector__new(void);
@@ -35,6 +36,12 @@ struct procmaps;
 /* Called with every new maps snapshot of a live process (the unwinder's module list). */
 typedef void (*collector_maps_hook)(void *ctx, pid_t pid, const struct procmaps *maps);
 void collector__set_maps_hook(struct collector *c, collector_maps_hook fn, void *ctx);
+
+struct elf_file;
+/* The file (dev, ino) DWARF frames carry: its path and parsed ELF (or NULL), or NULL. */
+typedef const char *(*collector_file_fn)(void *ctx, uint64_t dev, uint64_t ino,
+					 const struct elf_file **elf);
+void collector__set_file_resolver(struct collector *c, collector_file_fn fn, void *ctx);
 
 /* One ring-buffer record. Returns its type (> 0), or -EBADMSG. */
 int collector__on_event(struct collector *c, const void *data, size_t size);

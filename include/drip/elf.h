@@ -33,6 +33,12 @@ void elf_file__close(struct elf_file *e);
 
 /* Build-id bytes (NT_GNU_BUILD_ID), or 0 when absent. */
 size_t elf_file__build_id(const struct elf_file *e, const uint8_t **id);
+/* The PT_DYNAMIC segment's file range (within the file). 0 or -ENOENT. */
+int elf_file__dynamic(const struct elf_file *e, uint64_t *off, uint64_t *size);
+/* The file offset of a virtual address, through its PT_LOAD. 0 or -ERANGE. */
+int elf_file__vaddr_to_offset(const struct elf_file *e, uint64_t vaddr, uint64_t *file_off);
+/* File offset of the first executable PT_LOAD segment. 0 or -ENOENT. */
+int elf_file__exec_offset(const struct elf_file *e, uint64_t *file_off);
 /* The virtual address of a file offset, through the PT_LOAD holding it. 0 or -ERANGE. */
 int elf_file__offset_to_vaddr(const struct elf_file *e, uint64_t file_off, uint64_t *vaddr);
 /* 1 when the file names a program interpreter (PT_INTERP): it is dynamically linked. */

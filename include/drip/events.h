@@ -7,6 +7,8 @@
 #ifndef DRIP_EVENTS_H
 #define DRIP_EVENTS_H
 
+#include "drip/unwind.h"
+
 #define DRIP_MAX_FRAMES 127 /* user frames captured per stack */
 #define DRIP_MAX_NEST	8   /* allocator calls pending on one thread */
 
@@ -35,7 +37,8 @@ enum drip_ev_type {
 	DRIP_EV_EXEC,	   /* struct drip_ev_proc: image replaced */
 	DRIP_EV_EXIT,	   /* struct drip_ev_proc: last thread gone */
 	DRIP_EV_STACK_IDS, /* struct drip_ev_stack_ids, right after its DRIP_EV_STACK */
-	DRIP_EV_NEED_MAPS, /* struct drip_ev_hdr: a frame fell outside the process's known modules */
+	DRIP_EV_STACK_FILES, /* struct drip_ev_stack_files, right after its DRIP_EV_STACK */
+	DRIP_EV_NEED_FILE,   /* struct drip_ev_need_file: a frame in a file user space has no entry for */
 };
 
 struct drip_ev_hdr {
@@ -101,6 +104,24 @@ struct drip_ev_stack_ids {
 	__u32 nr;
 	__u32 pad;
 	struct drip_frame_id ids[DRIP_MAX_FRAMES]; /* only nr are sent */
+};
+
+/* The (file, offset) of each frame of a DWARF-walked stack. */
+struct drip_ev_stack_files {
+	struct drip_ev_hdr hdr;
+	__u64 hash;
+	__u32 nr;
+	__u32 pad;
+	struct drip_frame_file files[DRIP_MAX_FRAMES]; /* only nr are sent */
+};
+
+/* Build this file's table: it is mapped at [start, end) in hdr.tgid. */
+struct drip_ev_need_file {
+	struct drip_ev_hdr hdr;
+	__u64 dev; /* kernel encoding, as in struct drip_file_key */
+	__u64 ino;
+	__u64 start;
+	__u64 end;
 };
 
 enum drip_stack_flags {

@@ -43,27 +43,33 @@ struct drip_unwind_table {
 	__u32 nr;
 };
 
-#define DRIP_MAX_TABLES	 4096
-#define DRIP_MAX_MODULES 256 /* executable mappings of one process */
+#define DRIP_MAX_TABLES 4096
+#define DRIP_MAX_FILES	16384
 
-enum drip_module_flags {
-	DRIP_MODULE_ANON = 1 << 0, /* anonymous executable memory (JIT): [anon] */
+/*
+ * A file as the kernel names it (its inode's device, in the kernel's
+ * MKDEV encoding: major << 20 | minor; and inode number), the way
+ * /proc/PID/maps prints it.  BPF finds a frame's file with bpf_find_vma.
+ */
+struct drip_file_key {
+	__u64 dev;
+	__u64 ino;
 };
 
-/* One executable mapping: runtime [start, end), ELF vaddr = ip - bias. */
-struct drip_module {
-	__u64 start;
-	__u64 end;
-	__u64 bias;
-	__u32 table;	/* index into the tables map; 0: no table (frame pointers) */
-	__u32 flags;	/* enum drip_module_flags */
-};
-
-/* A process's executable mappings, sorted by start, as user space last read them. */
-struct drip_proc_modules {
-	__u32 nr;
+/* What user space knows about a file: its table and how to get an ELF vaddr. */
+struct drip_file_info {
+	__u32 table;  /* index into the tables map; 0: no table (frame pointers) */
 	__u32 pad;
-	struct drip_module m[DRIP_MAX_MODULES];
+	__s64 vaddr_delta; /* ELF vaddr = file offset + vaddr_delta (its executable segment) */
+};
+
+/*
+ * One frame of a stack as (file, file offset): resolvable after the process
+ * is gone, once user space has registered the file (possibly later).
+ */
+struct drip_frame_file {
+	struct drip_file_key key; /* dev 0, ino 0: anonymous memory or unknown */
+	__u64 offset;		  /* file offset of the address */
 };
 
 #endif /* DRIP_UNWIND_H */
