@@ -17,6 +17,7 @@
 #include "drip/elf.h"
 #include "drip/formats.h"
 #include "drip/log.h"
+#include "drip/needed.h"
 #include "drip/procmaps.h"
 #include "drip/report.h"
 #include "drip/session.h"
@@ -63,16 +64,26 @@ static int on_event(void *ctx, const void *data, size_t size)
 
 		attach__allocators_of(t->a, h->tgid);
 	}
+	if (type == DRIP_EV_NEED_FILE && t->u) {
+		const struct drip_ev_need_file *n = data;
+
+		unwinder__need_file(t->u, n->hdr.tgid, n->dev, n->ino, n->start, n->end);
+	}
 	return 0;
 }
 
 static void on_new_maps(void *ctx, pid_t pid, const struct procmaps *maps)
 {
 	struct tracer *t = ctx;
-	int err = unwinder__push(t->u, pid, maps);
 
-	if (err)
-		pr_debug("cannot push modules of %d: %s", pid, strerror(-err));
+	unwinder__learn_maps(t->u, pid, maps);
+}
+
+static const char *file_of(void *ctx, uint64_t dev, uint64_t ino, const struct elf_file **elf)
+{
+	struct tracer *t = ctx;
+
+	return unwinder__file(t->u, dev, ino, elf);
 }
 
 /*
@@ -93,6 +104,12 @@ static void preload_tables(struct tracer *t)
 			unwinder__preload(t->u, v->path);
 	}
 	procmaps__free(m);
+}
+
+/* The command and the libraries it will load: their tables exist before it runs. */
+static void preload_file(const char *path, void *ctx)
+{
+	unwinder__preload(ctx, path);
 }
 
 static void on_late_free(void *ctx, uint32_t tgid, uint64_t addr, uint64_t ts)
@@ -266,7 +283,9 @@ static int write_report(struct tracer *t, bool final)
 		.min_age_ns = (uint64_t)(o->min_age_s * 1e9),
 		.bpf_drops = drops,
 	};
-	struct format_opts fo = { .top = o->top, .verbose = o->verbose };
+	struct format_opts fo = {
+		.top = o->top, .verbose = o->verbose, .weight = o->weight, .per_pid = o->per_pid
+	};
 	struct report *r = NULL;
 	FILE *f = stdout;
 	int err;
@@ -314,8 +333,9 @@ static void print_self_usage(const struct tracer *t, uint64_t end_ns)
 	if (t->u) {
 		const struct unwinder_stats *us = unwinder__stats(t->u);
 
-		pr_info("unwind tables: %zu files, %zu rows (%zu KiB), built in %.3f s; %zu failed",
-			us->tables, us->rows, us->row_bytes >> 10, us->build_s, us->failed);
+		pr_info("unwind tables: %zu of %zu files, %zu rows (%zu KiB), built in %.3f s; %zu asked by BPF",
+			us->tables, us->files, us->rows, us->row_bytes >> 10, us->build_s,
+			us->requests);
 	}
 	pr_info("consumed %llu records in %.2f s (%.0f/s); drip cpu %.3f s, peak rss %ld KiB",
 		(unsigned long long)t->records, secs, secs > 0 ? t->records / secs : 0,
@@ -456,6 +476,7 @@ int trace__run(const struct trace_opts *o)
 		if (err)
 			goto out;
 		collector__set_maps_hook(t.c, on_new_maps, &t);
+		collector__set_file_resolver(t.c, file_of, &t);
 		preload_tables(&t);
 	}
 	err = attach__new(t.s, o->follow_children, &t.a);
@@ -480,7 +501,7 @@ int trace__run(const struct trace_opts *o)
 		attach__allocators_of(t.a, getpid());
 		attach__allocator_file(t.a, cmd_path);
 		if (t.u)
-			unwinder__preload(t.u, cmd_path);
+			needed__closure(cmd_path, 256, preload_file, t.u);
 		err = attach_all(&t);
 		if (err)
 			goto out;

@@ -30,6 +30,8 @@ struct trace_opts {
 	const char *output; /* NULL: stdout */
 	const struct report_format *format;
 	size_t top;
+	int weight;   /* enum weight (formats.h): folded, svg, html */
+	bool per_pid; /* folded, svg, html: a process frame at the root */
 	size_t ringbuf_size;
 	bool stacks;
 	bool empty_programs;
