@@ -1,0 +1,1075 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * JSON report (format 1) -> struct report (see report_load.h). One pass over
+ * the pull parser's tokens: each object is a table of known keys, read into
+ * the model as they come (any order; a key twice is an error), unknown keys
+ * skipped whole. Every error names where it is, as a JSON path and a line
+ * and column: `line 12 col 9: stacks[3].frames[0].line: expected an unsigned
+ * integer or null, found a string`.
+ *
+ * Memory: strings are interned (a report repeats each module path and
+ * function name thousands of times) in an arena that also holds the frames;
+ * the arrays are grown with realloc. All of it belongs to struct loaded and
+ * goes with report_load__free().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "drip/hash.h"
+#include "drip/json_parse.h"
+#include "drip/report_load.h"
+#include "drip/u64map.h"
+
+#define MAX_FRAMES  65536      /* per stack */
+#define MAX_STRING  (1u << 20) /* bytes in one string */
+#define MAX_DEPTH   32	       /* format 1 nests 5 deep; unknown keys may nest a little more */
+#define CHUNK_BYTES (1u << 20)
+
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	_Alignas(16) unsigned char data[];
+};
+
+struct intern {
+	const char **slots; /* open addressing; NULL: empty */
+	uint32_t *lens;
+	size_t cap, nr; /* cap: a power of two */
+};
+
+struct loaded {
+	struct report r; /* first: report_load__free() is given &r */
+	struct chunk *chunks;
+	struct intern strings;
+	struct report_process *procs;
+	struct report_merged *merged;
+	struct report_stack *stacks;
+	const char **drop_names;
+	uint64_t *drop_counts;
+	size_t cap_procs, cap_merged, cap_stacks, cap_drop_names, cap_drop_counts;
+};
+
+struct loader {
+	struct json_parser jp;
+	struct json_token t;
+	struct loaded *ld;
+	/* where the current value is, for messages: arr[i].sub[j].key */
+	const char *arr, *sub, *key;
+	size_t i, j;
+	struct report_frame *fr; /* the current stack's frames */
+	size_t nr_fr, cap_fr;
+};
+
+#define NO_INDEX SIZE_MAX
+
+/* --- memory ------------------------------------------------------------------------- */
+
+static void *arena_alloc(struct loaded *ld, size_t n)
+{
+	struct chunk *c = ld->chunks;
+	size_t need = (n + 15) & ~(size_t)15, cap;
+
+	if (need < n)
+		return NULL;
+	if (!c || c->cap - c->used < need) {
+		cap = need > CHUNK_BYTES ? need : CHUNK_BYTES;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+		c->used = 0;
+		c->next = ld->chunks;
+		ld->chunks = c;
+	}
+	c->used += need;
+	return c->data + c->used - need;
+}
+
+static int intern_grow(struct intern *in)
+{
+	size_t cap = in->cap ? in->cap * 2 : 1024, i, k;
+	const char **slots = calloc(cap, sizeof(*slots));
+	uint32_t *lens = calloc(cap, sizeof(*lens));
+
+	if (!slots || !lens) {
+		free(slots);
+		free(lens);
+		return -ENOMEM;
+	}
+	for (i = 0; i < in->cap; i++) {
+		if (!in->slots[i])
+			continue;
+		k = hash_bytes(in->slots[i], in->lens[i]) & (cap - 1);
+		while (slots[k])
+			k = (k + 1) & (cap - 1);
+		slots[k] = in->slots[i];
+		lens[k] = in->lens[i];
+	}
+	free(in->slots);
+	free(in->lens);
+	in->slots = slots;
+	in->lens = lens;
+	in->cap = cap;
+	return 0;
+}
+
+/* The arena copy of s (len bytes, no NUL inside), shared by equal strings */
+static const char *intern(struct loaded *ld, const char *s, size_t len)
+{
+	struct intern *in = &ld->strings;
+	size_t k;
+	char *copy;
+
+	if ((in->nr + 1) * 2 > in->cap && intern_grow(in))
+		return NULL;
+	k = hash_bytes(s, len) & (in->cap - 1);
+	for (; in->slots[k]; k = (k + 1) & (in->cap - 1))
+		if (in->lens[k] == len && !memcmp(in->slots[k], s, len))
+			return in->slots[k];
+	copy = arena_alloc(ld, len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	in->slots[k] = copy;
+	in->lens[k] = len; /* len <= MAX_STRING */
+	in->nr++;
+	return copy;
+}
+
+/* Room for one more of size bytes at *arr holding n of *cap */
+static int grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	void **p = arr, *q;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	if (c > SIZE_MAX / size)
+		return -ENOMEM;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+void report_load__free(struct report *r)
+{
+	struct loaded *ld = (struct loaded *)r;
+	struct chunk *c, *next;
+
+	if (!r)
+		return;
+	for (c = ld->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(ld->strings.slots);
+	free(ld->strings.lens);
+	free(ld->procs);
+	free(ld->merged);
+	free(ld->stacks);
+	free(ld->drop_names);
+	free(ld->drop_counts);
+	free(ld);
+}
+
+/* --- errors and values --------------------------------------------------------------- */
+
+static const char *path(const struct loader *l, char *buf, size_t n)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (l->arr)
+		off += snprintf(buf + off, n - off, "%s", l->arr);
+	if (l->arr && l->i != NO_INDEX && off < n)
+		off += snprintf(buf + off, n - off, "[%zu]", l->i);
+	if (l->sub && off < n)
+		off += snprintf(buf + off, n - off, ".%s[%zu]", l->sub, l->j);
+	if (l->key && off < n)
+		snprintf(buf + off, n - off, "%s%s", off ? "." : "", l->key);
+	return buf;
+}
+
+static int fail(struct loader *l, size_t pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "<path>: <message>" at pos */
+static int fail(struct loader *l, size_t pos, const char *fmt, ...)
+{
+	char where[96], msg[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	path(l, where, sizeof(where));
+	return json_parser__fail(&l->jp, pos, -EBADMSG, "%s%s%s", where, *where ? ": " : "", msg);
+}
+
+static const char *type_name(const struct json_token *t)
+{
+	switch (t->type) {
+	case JSON_OBJ_START:
+		return "an object";
+	case JSON_ARR_START:
+		return "an array";
+	case JSON_STR:
+		return "a string";
+	case JSON_NUM:
+		if (!t->integer)
+			return "a number with a fraction or exponent";
+		return t->is_u64 || t->num > 0 ? "a number" : "a negative number";
+	case JSON_BOOL:
+		return t->boolean ? "true" : "false";
+	case JSON_NULL:
+		return "null";
+	default:
+		return "something else";
+	}
+}
+
+static int wrong_type(struct loader *l, const char *wanted)
+{
+	return fail(l, l->t.pos, "expected %s, found %s", wanted, type_name(&l->t));
+}
+
+static int next(struct loader *l)
+{
+	return json_parser__next(&l->jp, &l->t);
+}
+
+static int want_u64(struct loader *l, uint64_t *v)
+{
+	if (l->t.type != JSON_NUM || !l->t.integer || l->t.num < 0 ||
+	    (l->t.num == 0 && !l->t.is_u64))
+		return wrong_type(l, "an unsigned integer");
+	if (!l->t.is_u64)
+		return fail(l, l->t.pos, "integer out of range (at most %" PRIu64 ")", UINT64_MAX);
+	*v = l->t.u64;
+	return 0;
+}
+
+/* null -> 0 when nullable (0 means unknown for lines and namespace pids) */
+static int want_u32(struct loader *l, bool nullable, uint32_t *v)
+{
+	uint64_t u = 0;
+	int err;
+
+	if (nullable && l->t.type == JSON_NULL) {
+		*v = 0;
+		return 0;
+	}
+	if (l->t.type != JSON_NUM)
+		return wrong_type(l,
+				  nullable ? "an unsigned integer or null" : "an unsigned integer");
+	err = want_u64(l, &u);
+	if (err)
+		return err;
+	if (u > UINT32_MAX)
+		return fail(l, l->t.pos, "integer out of range (at most %" PRIu32 ")", UINT32_MAX);
+	*v = u;
+	return 0;
+}
+
+static int want_bool(struct loader *l, bool *v)
+{
+	if (l->t.type != JSON_BOOL)
+		return wrong_type(l, "true or false");
+	*v = l->t.boolean;
+	return 0;
+}
+
+/* a number or null (NAN: unknown, as the writer prints non-finite values) */
+static int want_double(struct loader *l, double *v)
+{
+	if (l->t.type == JSON_NULL) {
+		*v = NAN;
+		return 0;
+	}
+	if (l->t.type != JSON_NUM)
+		return wrong_type(l, "a number or null");
+	if (!isfinite(l->t.num))
+		return fail(l, l->t.pos, "number out of range");
+	*v = l->t.num;
+	return 0;
+}
+
+static int want_str(struct loader *l, bool nullable, const char **s)
+{
+	if (nullable && l->t.type == JSON_NULL) {
+		*s = NULL;
+		return 0;
+	}
+	if (l->t.type != JSON_STR)
+		return wrong_type(l, nullable ? "a string or null" : "a string");
+	if (memchr(l->t.str, '\0', l->t.len))
+		return fail(l, l->t.pos, "string contains \\u0000");
+	*s = intern(l->ld, l->t.str, l->t.len);
+	if (!*s)
+		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int want_stack_id(struct loader *l, char id[17])
+{
+	if (l->t.type != JSON_STR)
+		return wrong_type(l, "a string");
+	if (l->t.len != 16)
+		return fail(l, l->t.pos, "expected 16 lowercase hex digits");
+	for (size_t i = 0; i < 16; i++)
+		if (hex_digit(l->t.str[i]) < 0)
+			return fail(l, l->t.pos, "expected 16 lowercase hex digits");
+	memcpy(id, l->t.str, 17);
+	return 0;
+}
+
+/* "0x" and 1 to 16 hex digits */
+static int want_address(struct loader *l, uint64_t *v)
+{
+	const char *s = l->t.str;
+	uint64_t a = 0;
+	int d;
+
+	if (l->t.type != JSON_STR)
+		return wrong_type(l, "a string");
+	if (l->t.len < 3 || l->t.len > 18 || s[0] != '0' || s[1] != 'x')
+		return fail(l, l->t.pos, "expected an address \"0x...\" of at most 16 hex digits");
+	for (s += 2; *s; s++) {
+		d = hex_digit(*s);
+		if (d < 0)
+			return fail(l, l->t.pos, "expected an address \"0x...\" of hex digits");
+		a = a << 4 | d;
+	}
+	*v = a;
+	return 0;
+}
+
+/* --- objects ------------------------------------------------------------------------ */
+
+typedef int (*member_fn)(struct loader *l, int key, void *obj);
+
+static bool is_key(const struct json_token *t, const char *key)
+{
+	return !strncmp(t->str, key, t->len + 1) && !memchr(t->str, '\0', t->len);
+}
+
+/* keys usually come in the table's order (drip writes them so): try *hint first */
+static int key_index(const struct json_token *t, const char *const *keys, int n, int *hint)
+{
+	if (*hint < n && is_key(t, keys[*hint]))
+		return (*hint)++;
+	for (int k = 0; k < n; k++) {
+		if (is_key(t, keys[k])) {
+			*hint = k + 1;
+			return k;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The object whose '{' is l->t: each known key's value goes to fn, unknown
+ * ones are skipped; a key in required and not seen is an error. *seen gets
+ * the keys present (bit k: keys[k]).
+ */
+static int load_object(struct loader *l, const char *const *keys, int nkeys, uint32_t required,
+		       member_fn fn, void *obj, uint32_t *seen)
+{
+	size_t start = l->t.pos;
+	uint32_t got = 0;
+	int k, err, hint = 0;
+
+	l->key = NULL;
+	if (l->t.type != JSON_OBJ_START)
+		return wrong_type(l, "an object");
+	for (;;) {
+		err = next(l);
+		if (err)
+			return err;
+		if (l->t.type == JSON_OBJ_END)
+			break;
+		k = key_index(&l->t, keys, nkeys, &hint);
+		if (k >= 0 && got & 1u << k)
+			return fail(l, l->t.pos, "duplicate key \"%s\"", keys[k]);
+		err = next(l);
+		if (err)
+			return err;
+		if (k < 0) {
+			err = json_parser__skip(&l->jp, &l->t);
+			if (err)
+				return err;
+			continue;
+		}
+		got |= 1u << k;
+		l->key = keys[k];
+		err = fn(l, k, obj);
+		l->key = NULL;
+		if (err)
+			return err;
+	}
+	if (required & ~got)
+		return fail(l, start, "missing \"%s\"", keys[__builtin_ctz(required & ~got)]);
+	if (seen)
+		*seen = got;
+	return 0;
+}
+
+/* The array whose '[' is l->t: item() for each element (l->t its first token) */
+static int load_array(struct loader *l, int (*item)(struct loader *l, size_t i))
+{
+	int err;
+
+	if (l->t.type != JSON_ARR_START)
+		return wrong_type(l, "an array");
+	for (size_t i = 0;; i++) {
+		err = next(l);
+		if (err)
+			return err;
+		if (l->t.type == JSON_ARR_END)
+			return 0;
+		err = item(l, i);
+		if (err)
+			return err;
+	}
+}
+
+/* totals */
+
+static const char *const totals_keys[] = {
+	"allocs",	 "frees",	"outstanding_bytes", "outstanding_allocs",
+	"unknown_frees", "events_lost", "unwind_failures"
+};
+
+static int totals_member(struct loader *l, int k, void *obj)
+{
+	struct report_totals *t = obj;
+	uint64_t *fields[] = {
+		&t->allocs,	   &t->frees,	    &t->outstanding_bytes, &t->outstanding_allocs,
+		&t->unknown_frees, &t->events_lost, &t->unwind_failures
+	};
+
+	return want_u64(l, fields[k]);
+}
+
+/* processes[] */
+
+enum { P_PID, P_NSPID, P_PPID, P_START, P_COMM, P_EXE, P_BYTES, P_ALLOCS, P_EXITED, P__N };
+static const char *const proc_keys[P__N] = { "pid",
+					     "nspid",
+					     "ppid",
+					     "start_time",
+					     "comm",
+					     "exe",
+					     "outstanding_bytes",
+					     "outstanding_allocs",
+					     "exited" };
+
+static int proc_member(struct loader *l, int k, void *obj)
+{
+	struct report_process *p = obj;
+
+	switch (k) {
+	case P_PID:
+		return want_u32(l, false, &p->pid);
+	case P_NSPID:
+		return want_u32(l, true, &p->nspid);
+	case P_PPID:
+		return want_u32(l, false, &p->ppid);
+	case P_START:
+		return want_u64(l, &p->start_time);
+	case P_COMM:
+		return want_str(l, true, &p->comm);
+	case P_EXE:
+		return want_str(l, true, &p->exe);
+	case P_BYTES:
+		return want_u64(l, &p->outstanding_bytes);
+	case P_ALLOCS:
+		return want_u64(l, &p->outstanding_allocs);
+	default:
+		return want_bool(l, &p->exited);
+	}
+}
+
+static int load_process(struct loader *l, size_t i)
+{
+	struct loaded *ld = l->ld;
+	struct report_process *p;
+
+	if (grow(&ld->procs, &ld->cap_procs, ld->r.nr_processes, sizeof(*p)))
+		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+	p = memset(&ld->procs[ld->r.nr_processes], 0, sizeof(*p));
+	l->arr = "processes";
+	l->i = i;
+	if (load_object(l, proc_keys, P__N, (1u << P__N) - 1, proc_member, p, NULL))
+		return l->jp.err;
+	ld->r.nr_processes++;
+	return 0;
+}
+
+/* merged[] */
+
+enum { M_ID, M_PIDS, M_BYTES, M_ALLOCS, M_MIN, M_MAX, M__N };
+static const char *const merged_keys[M__N] = { "stack_id",	    "pids",
+					       "outstanding_bytes", "outstanding_allocs",
+					       "min_pid_bytes",	    "max_pid_bytes" };
+
+static int merged_member(struct loader *l, int k, void *obj)
+{
+	struct report_merged *m = obj;
+
+	switch (k) {
+	case M_ID:
+		return want_stack_id(l, m->stack_id);
+	case M_PIDS:
+		return want_u32(l, false, &m->pids);
+	case M_BYTES:
+		return want_u64(l, &m->outstanding_bytes);
+	case M_ALLOCS:
+		return want_u64(l, &m->outstanding_allocs);
+	case M_MIN:
+		return want_u64(l, &m->min_pid_bytes);
+	default:
+		return want_u64(l, &m->max_pid_bytes);
+	}
+}
+
+static int load_merged(struct loader *l, size_t i)
+{
+	struct loaded *ld = l->ld;
+	struct report_merged *m;
+
+	if (grow(&ld->merged, &ld->cap_merged, ld->r.nr_merged, sizeof(*m)))
+		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+	m = memset(&ld->merged[ld->r.nr_merged], 0, sizeof(*m));
+	l->arr = "merged";
+	l->i = i;
+	if (load_object(l, merged_keys, M__N, (1u << M__N) - 1, merged_member, m, NULL))
+		return l->jp.err;
+	m->first_stack = l->t.pos; /* for messages until link_merged() sets it */
+	ld->r.nr_merged++;
+	return 0;
+}
+
+/* stacks[].frames[] */
+
+enum { F_KIND, F_ADDRESS, F_MODULE, F_FUNCTION, F_FILE, F_LINE, F_INLINED, F__N };
+static const char *const frame_keys[F__N] = { "kind", "address", "module", "function",
+					      "file", "line",	 "inlined" };
+#define F_PYTHON_KEYS (1u << F_KIND | 1u << F_FUNCTION | 1u << F_FILE | 1u << F_LINE)
+
+static int frame_member(struct loader *l, int k, void *obj)
+{
+	struct report_frame *fr = obj;
+
+	switch (k) {
+	case F_KIND:
+		if (l->t.type != JSON_STR)
+			return wrong_type(l, "\"native\" or \"python\"");
+		if (!strcmp(l->t.str, "python") && l->t.len == 6)
+			fr->kind = FRAME_PYTHON;
+		else if (!strcmp(l->t.str, "native") && l->t.len == 6)
+			fr->kind = FRAME_NATIVE;
+		else
+			return fail(l, l->t.pos, "expected \"native\" or \"python\"");
+		return 0;
+	case F_ADDRESS:
+		return want_address(l, &fr->address);
+	case F_MODULE:
+		return want_str(l, true, &fr->module);
+	case F_FUNCTION:
+		return want_str(l, true, &fr->function);
+	case F_FILE:
+		return want_str(l, true, &fr->file);
+	case F_LINE:
+		return want_u32(l, true, &fr->line);
+	default:
+		return want_bool(l, &fr->inlined);
+	}
+}
+
+static int load_frame(struct loader *l, size_t j)
+{
+	struct report_frame *fr;
+	size_t start = l->t.pos;
+	uint32_t seen = 0, missing;
+
+	if (l->nr_fr >= MAX_FRAMES)
+		return json_parser__fail(&l->jp, start, -E2BIG, "more than %d frames in a stack",
+					 MAX_FRAMES);
+	if (grow(&l->fr, &l->cap_fr, l->nr_fr, sizeof(*fr)))
+		return json_parser__fail(&l->jp, start, -ENOMEM, "out of memory");
+	fr = memset(&l->fr[l->nr_fr], 0, sizeof(*fr));
+	l->sub = "frames";
+	l->j = j;
+	if (load_object(l, frame_keys, F__N, 1u << F_KIND, frame_member, fr, &seen))
+		return l->jp.err;
+	missing = (fr->kind == FRAME_PYTHON ? F_PYTHON_KEYS : (1u << F__N) - 1) & ~seen;
+	if (missing)
+		return fail(l, start, "missing \"%s\" (in a %s frame)",
+			    frame_keys[__builtin_ctz(missing)],
+			    fr->kind == FRAME_PYTHON ? "python" : "native");
+	if (fr->kind == FRAME_PYTHON) {
+		fr->address = 0; /* not part of a python frame: dropped as the writer would */
+		fr->module = NULL;
+		fr->inlined = false;
+	}
+	l->nr_fr++;
+	return 0;
+}
+
+/* stacks[] */
+
+enum {
+	S_PID,
+	S_ID,
+	S_EXITED,
+	S_TRUNC,
+	S_BYTES,
+	S_ALLOCS_OUT,
+	S_ALLOCS,
+	S_FREES,
+	S_AGE,
+	S_FRAMES,
+	S__N
+};
+static const char *const stack_keys[S__N] = { "pid",
+					      "stack_id",
+					      "exited",
+					      "truncated",
+					      "outstanding_bytes",
+					      "outstanding_allocs",
+					      "allocs",
+					      "frees",
+					      "oldest_age_s",
+					      "frames" };
+
+static int stack_member(struct loader *l, int k, void *obj)
+{
+	struct report_stack *s = obj;
+	struct report_frame *frames;
+	int err;
+
+	switch (k) {
+	case S_PID:
+		return want_u32(l, false, &s->pid);
+	case S_ID:
+		return want_stack_id(l, s->stack_id);
+	case S_EXITED:
+		return want_bool(l, &s->exited);
+	case S_TRUNC:
+		return want_bool(l, &s->truncated);
+	case S_BYTES:
+		return want_u64(l, &s->outstanding_bytes);
+	case S_ALLOCS_OUT:
+		return want_u64(l, &s->outstanding_allocs);
+	case S_ALLOCS:
+		return want_u64(l, &s->allocs);
+	case S_FREES:
+		return want_u64(l, &s->frees);
+	case S_AGE:
+		return want_double(l, &s->oldest_age_s);
+	default:
+		l->nr_fr = 0;
+		err = load_array(l, load_frame);
+		l->sub = NULL;
+		if (err)
+			return err;
+		frames = l->nr_fr ? arena_alloc(l->ld, l->nr_fr * sizeof(*frames)) : NULL;
+		if (l->nr_fr && !frames)
+			return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+		if (l->nr_fr)
+			memcpy(frames, l->fr, l->nr_fr * sizeof(*frames));
+		s->frames = frames;
+		s->nr_frames = l->nr_fr;
+		return 0;
+	}
+}
+
+static int load_stack(struct loader *l, size_t i)
+{
+	struct loaded *ld = l->ld;
+	struct report_stack *s;
+
+	if (grow(&ld->stacks, &ld->cap_stacks, ld->r.nr_stacks, sizeof(*s)))
+		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+	s = memset(&ld->stacks[ld->r.nr_stacks], 0, sizeof(*s));
+	l->arr = "stacks";
+	l->i = i;
+	if (load_object(l, stack_keys, S__N, (1u << S__N) - 1, stack_member, s, NULL))
+		return l->jp.err;
+	ld->r.nr_stacks++;
+	return 0;
+}
+
+/* drops: {"name": count, ...} */
+static int load_drops(struct loader *l)
+{
+	struct loaded *ld = l->ld;
+	const char *name;
+	size_t n;
+	int err;
+
+	if (l->t.type != JSON_OBJ_START)
+		return wrong_type(l, "an object");
+	for (;;) {
+		err = next(l);
+		if (err)
+			return err;
+		if (l->t.type == JSON_OBJ_END)
+			return 0;
+		if (memchr(l->t.str, '\0', l->t.len))
+			return fail(l, l->t.pos, "key contains \\u0000");
+		name = intern(ld, l->t.str, l->t.len);
+		n = ld->r.nr_drops;
+		if (!name ||
+		    grow(&ld->drop_names, &ld->cap_drop_names, n, sizeof(*ld->drop_names)) ||
+		    grow(&ld->drop_counts, &ld->cap_drop_counts, n, sizeof(*ld->drop_counts)))
+			return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+		l->arr = "drops"; /* by index: a name from the file is not printed raw */
+		l->i = n;
+		l->key = NULL;
+		err = next(l);
+		if (!err)
+			err = want_u64(l, &ld->drop_counts[n]);
+		if (err)
+			return err;
+		ld->drop_names[n] = name;
+		ld->r.nr_drops++;
+	}
+}
+
+/* the whole report */
+
+enum {
+	R_FORMAT,
+	R_VERSION,
+	R_DURATION,
+	R_INCOMPLETE,
+	R_TOTALS,
+	R_PROCS,
+	R_MERGED,
+	R_STACKS,
+	R_DROPS,
+	R__N
+};
+static const char *const report_keys[R__N] = { "format",     "drip_version", "duration_s",
+					       "incomplete", "totals",	     "processes",
+					       "merged",     "stacks",	     "drops" };
+#define R_REQUIRED ((1u << R__N) - 1 - (1u << R_VERSION) - (1u << R_DROPS))
+
+static int report_member(struct loader *l, int k, void *obj)
+{
+	struct report *r = obj;
+	const char *version;
+	uint64_t format;
+	int err;
+
+	switch (k) {
+	case R_FORMAT:
+		if (l->t.type == JSON_NUM && l->t.is_u64 && l->t.u64 != DRIP_REPORT_FORMAT)
+			return fail(l, l->t.pos,
+				    "unsupported report format %" PRIu64
+				    " (this drip reads format %d)",
+				    l->t.u64, DRIP_REPORT_FORMAT);
+		return want_u64(l, &format);
+	case R_VERSION:
+		return want_str(l, true, &version);
+	case R_DURATION:
+		return want_double(l, &r->duration_s);
+	case R_INCOMPLETE:
+		return want_bool(l, &r->incomplete);
+	case R_TOTALS:
+		l->arr = "totals";
+		l->i = NO_INDEX;
+		err = load_object(l, totals_keys, 7, (1u << 7) - 1, totals_member, &r->totals,
+				  NULL);
+		l->arr = NULL;
+		return err;
+	case R_PROCS:
+		err = load_array(l, load_process);
+		break;
+	case R_MERGED:
+		err = load_array(l, load_merged);
+		break;
+	case R_STACKS:
+		err = load_array(l, load_stack);
+		break;
+	default:
+		err = load_drops(l);
+	}
+	l->arr = NULL;
+	l->key = NULL;
+	return err;
+}
+
+/* --- order and links ------------------------------------------------------------------ */
+
+static int cmp_pid(const void *a, const void *b)
+{
+	const struct report_process *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* stacks and merged rows both start their counts with outstanding_bytes */
+static int cmp_stack_bytes(const void *a, const void *b)
+{
+	const struct report_stack *x = a, *y = b;
+
+	return x->outstanding_bytes > y->outstanding_bytes ?
+		       -1 :
+		       x->outstanding_bytes < y->outstanding_bytes;
+}
+
+static int cmp_merged_bytes(const void *a, const void *b)
+{
+	const struct report_merged *x = a, *y = b;
+
+	return x->outstanding_bytes > y->outstanding_bytes ?
+		       -1 :
+		       x->outstanding_bytes < y->outstanding_bytes;
+}
+
+/* qsort_r on pointers into the unsorted array: equal elements keep their input order */
+static int cmp_ptrs(const void *a, const void *b, void *arg)
+{
+	int (*cmp)(const void *, const void *) = *(int (**)(const void *, const void *))arg;
+	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+	int c = cmp(x, y);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+static int stable_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	unsigned char *b = base, *copy;
+	const void **ptrs;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (cmp(b + (i - 1) * size, b + i * size) > 0)
+			break;
+	if (i >= n)
+		return 0; /* already in order: drip wrote it */
+	ptrs = malloc(n * sizeof(*ptrs));
+	copy = malloc(n * size);
+	if (!ptrs || !copy) {
+		free(ptrs);
+		free(copy);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		ptrs[i] = b + i * size;
+	qsort_r(ptrs, n, sizeof(*ptrs), cmp_ptrs, &cmp);
+	for (i = 0; i < n; i++)
+		memcpy(copy + i * size, ptrs[i], size);
+	memcpy(b, copy, n * size);
+	free(ptrs);
+	free(copy);
+	return 0;
+}
+
+static uint64_t id_value(const char id[17])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 16; i++)
+		v = v << 4 | hex_digit(id[i]);
+	return v;
+}
+
+/* merged[].first_stack: the first (largest) stacks[] row with its stack_id */
+static int link_merged(struct loader *l)
+{
+	struct loaded *ld = l->ld;
+	size_t zero = SIZE_MAX; /* u64map reserves key 0 */
+	struct u64map first;
+	uint64_t id, v;
+	size_t i, pos;
+	int err = 0;
+
+	u64map__init(&first);
+	for (i = ld->r.nr_stacks; i-- > 0;) {
+		id = id_value(ld->stacks[i].stack_id);
+		if (!id)
+			zero = i;
+		else if ((err = u64map__set(&first, id, i)))
+			goto out;
+	}
+	for (i = 0; i < ld->r.nr_merged; i++) {
+		struct report_merged *m = &ld->merged[i];
+
+		pos = m->first_stack;
+		id = id_value(m->stack_id);
+		if (id ? !u64map__get(&first, id, &v) : zero == SIZE_MAX) {
+			l->arr = "merged";
+			l->i = i;
+			err = fail(l, pos, "stack_id %s is in no stacks[] row", m->stack_id);
+			goto out;
+		}
+		m->first_stack = id ? v : zero;
+	}
+out:
+	u64map__release(&first);
+	return err == -ENOMEM ? json_parser__fail(&l->jp, 0, -ENOMEM, "out of memory") : err;
+}
+
+static int load(struct loader *l)
+{
+	struct loaded *ld = l->ld;
+	uint32_t seen = 0;
+	int err;
+
+	err = next(l);
+	if (!err && l->t.type != JSON_OBJ_START)
+		return fail(l, l->t.pos, "not a drip JSON report: expected an object, found %s",
+			    type_name(&l->t));
+	if (!err)
+		err = load_object(l, report_keys, R__N, 0, report_member, &ld->r, &seen);
+	if (!err && !(seen & 1u << R_FORMAT))
+		return fail(l, 0, "not a drip JSON report: no \"format\"");
+	if (!err && (R_REQUIRED & ~seen))
+		return fail(l, l->t.pos, "missing \"%s\"",
+			    report_keys[__builtin_ctz(R_REQUIRED & ~seen)]);
+	if (!err)
+		err = next(l); /* JSON_EOF, or trailing garbage */
+	if (err)
+		return err;
+	if (stable_sort(ld->procs, ld->r.nr_processes, sizeof(*ld->procs), cmp_pid) ||
+	    stable_sort(ld->stacks, ld->r.nr_stacks, sizeof(*ld->stacks), cmp_stack_bytes) ||
+	    stable_sort(ld->merged, ld->r.nr_merged, sizeof(*ld->merged), cmp_merged_bytes))
+		return json_parser__fail(&l->jp, 0, -ENOMEM, "out of memory");
+	err = link_merged(l);
+	ld->r.processes = ld->procs;
+	ld->r.merged = ld->merged;
+	ld->r.stacks = ld->stacks;
+	ld->r.drop_names = ld->drop_names;
+	ld->r.drop_counts = ld->drop_counts;
+	return err;
+}
+
+int report_load__buf(const char *buf, size_t len, struct report **out, char *why, size_t why_len)
+{
+	struct json_limits lim = { .max_depth = MAX_DEPTH, .max_string = MAX_STRING };
+	struct loader l = { 0 };
+	int err;
+
+	*out = NULL;
+	if (why_len)
+		why[0] = '\0';
+	l.ld = calloc(1, sizeof(*l.ld));
+	if (!l.ld) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	json_parser__init(&l.jp, buf, len, &lim);
+	if (!len)
+		err = json_parser__fail(&l.jp, 0, -EBADMSG, "empty file, not a drip JSON report");
+	else
+		err = load(&l);
+	if (err) {
+		snprintf(why, why_len, "%s", json_parser__error(&l.jp));
+		report_load__free(&l.ld->r);
+	} else {
+		*out = &l.ld->r;
+	}
+	json_parser__release(&l.jp);
+	free(l.fr);
+	return err;
+}
+
+/* The whole file (any kind: regular, pipe) into a malloc'd buffer, at most max bytes */
+static int read_all(const char *path, char **buf, size_t *len, size_t max)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *b = NULL, *nb;
+	ssize_t got;
+	int fd, err = 0;
+	struct stat st;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0) {
+		if ((uint64_t)st.st_size > max) {
+			err = -EFBIG;
+			goto out;
+		}
+		cap = st.st_size + 1; /* one more read sees the end */
+	}
+	for (;;) {
+		if (n == cap || !b) {
+			if (b)
+				cap = cap > max / 2 ? max + 1 : cap * 2;
+			nb = realloc(b, cap);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			b = nb;
+		}
+		got = read(fd, b + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (!got)
+			break;
+		n += got;
+		if (n > max) {
+			err = -EFBIG;
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	if (err) {
+		free(b);
+		return err;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+int report_load__file(const char *path, struct report **out, char *why, size_t why_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	*out = NULL;
+	err = read_all(path, &buf, &len, REPORT_LOAD_MAX_BYTES);
+	if (err == -EFBIG)
+		snprintf(why, why_len, "larger than %llu MiB", REPORT_LOAD_MAX_BYTES >> 20);
+	else if (err)
+		snprintf(why, why_len, "%s", strerror(-err));
+	if (err)
+		return err;
+	err = report_load__buf(buf, len, out, why, why_len);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "drip/report.h"
+#include "drip/report_load.h"
+#include "export_fixture.h"
+
+static char *to_json(const struct report *r, size_t *len)
+{
+	struct mem m;
+
+	assert_int_equal(report__write_json(r, mem_open(&m)), 0);
+	mem_close(&m);
+	if (len)
+		*len = m.len;
+	return m.buf;
+}
+
+static struct report *load_ok(const char *json)
+{
+	struct report *r = NULL;
+	char why[256];
+	int err = report_load__buf(json, strlen(json), &r, why, sizeof(why));
+
+	if (err)
+		fail_msg("load failed (%d): %s", err, why);
+	return r;
+}
+
+/* loading json fails with err and exactly this message */
+static void load_fails(const char *json, int err, const char *msg)
+{
+	struct report *r = (struct report *)1;
+	char why[256];
+
+	assert_int_equal(report_load__buf(json, strlen(json), &r, why, sizeof(why)), err);
+	assert_null(r);
+	assert_string_equal(why, msg);
+}
+
+/* write, load, write: the two JSON texts are byte for byte equal */
+static void round_trip(const struct report *r)
+{
+	size_t len1, len2;
+	char *j1 = to_json(r, &len1), *j2, why[256];
+	struct report *back = NULL;
+
+	assert_int_equal(report_load__buf(j1, len1, &back, why, sizeof(why)), 0);
+	j2 = to_json(back, &len2);
+	assert_int_equal(len1, len2);
+	assert_memory_equal(j1, j2, len1);
+	report_load__free(back);
+	free(j1);
+	free(j2);
+}
+
+static void test_round_trip_is_exact(void **state)
+{
+	round_trip(&fixture);
+}
+
+static void test_round_trip_hostile_names(void **state)
+{
+	size_t len;
+	char *json = (hostile_init(), to_json(&hostile, &len)), why[256];
+	struct report *r = NULL;
+
+	/* invalid UTF-8 was written as \ufffd and reads back as U+FFFD: from then on, exact */
+	assert_int_equal(report_load__buf(json, len, &r, why, sizeof(why)), 0);
+	assert_int_equal(r->stacks[0].nr_frames, 8);
+	assert_string_equal(r->stacks[0].frames[0].function, H_SEMI);
+	assert_string_equal(r->stacks[0].frames[2].function, H_CTRL);
+	assert_string_equal(r->stacks[0].frames[4].function,
+			    "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+			    "\xef\xbf\xbd!");
+	assert_int_equal(strlen(r->stacks[0].frames[6].function), H_LONG_LEN);
+	round_trip(r);
+	report_load__free(r);
+	free(json);
+}
+
+static void test_loaded_model(void **state)
+{
+	char *json = to_json(&fixture, NULL);
+	struct report *r = load_ok(json);
+	const struct report_frame *fr;
+
+	assert_true(r->duration_s == 12.5 && r->incomplete);
+	assert_true(r->totals.outstanding_bytes == 6558770 && r->totals.unknown_frees == 2);
+	assert_int_equal(r->nr_processes, 2);
+	assert_int_equal(r->processes[1].nspid, 7);
+	assert_int_equal(r->processes[0].nspid, 0); /* null */
+	assert_string_equal(r->processes[0].comm, "server");
+	assert_int_equal(r->nr_stacks, 6);
+	assert_int_equal(r->stacks[0].nr_frames, 5);
+	fr = r->stacks[0].frames;
+	assert_true(fr[0].inlined && fr[0].address == 0x1000 && fr[0].line == 3);
+	assert_null(fr[2].function);
+	assert_null(fr[2].file);
+	assert_int_equal(fr[2].line, 0);
+	assert_int_equal(fr[3].kind, FRAME_PYTHON);
+	assert_string_equal(fr[3].function, "load_model");
+	/* strings are interned: the same text is one copy */
+	assert_ptr_equal(r->stacks[0].frames[1].module, r->stacks[0].frames[4].module);
+	assert_ptr_equal(r->stacks[0].frames[1].module, r->processes[0].exe);
+	assert_null(r->stacks[3].frames);
+	assert_int_equal(r->stacks[3].nr_frames, 0);
+	for (size_t i = 0; i < r->nr_merged; i++)
+		assert_int_equal(r->merged[i].first_stack, fixture.merged[i].first_stack);
+	assert_int_equal(r->nr_drops, 2);
+	assert_string_equal(r->drop_names[1], "implied_frees");
+	assert_true(r->drop_counts[0] == 3);
+	report_load__free(r);
+	free(json);
+}
+
+static void test_order_restored_and_first_stack_linked(void **state)
+{
+	/* hand-made: processes out of pid order, stacks and merged out of size order */
+	struct report *r = load_ok(
+		"{\"format\":1,\"duration_s\":null,\"incomplete\":false,\"totals\":{\"allocs\":3,"
+		"\"frees\":0,\"outstanding_bytes\":30,\"outstanding_allocs\":3,\"unknown_frees\":0,"
+		"\"events_lost\":0,\"unwind_failures\":0},"
+		"\"processes\":[{\"pid\":9,\"nspid\":null,\"ppid\":1,\"start_time\":0,\"comm\":null,"
+		"\"exe\":null,\"outstanding_bytes\":10,\"outstanding_allocs\":1,\"exited\":false},"
+		"{\"pid\":3,\"nspid\":null,\"ppid\":1,\"start_time\":0,\"comm\":\"b\",\"exe\":null,"
+		"\"outstanding_bytes\":20,\"outstanding_allocs\":2,\"exited\":false}],"
+		"\"merged\":[{\"stack_id\":\"0000000000000000\",\"pids\":1,\"outstanding_bytes\":10,"
+		"\"outstanding_allocs\":1,\"min_pid_bytes\":10,\"max_pid_bytes\":10},"
+		"{\"stack_id\":\"ffffffffffffffff\",\"pids\":1,\"outstanding_bytes\":20,"
+		"\"outstanding_allocs\":2,\"min_pid_bytes\":20,\"max_pid_bytes\":20}],"
+		"\"stacks\":[{\"pid\":9,\"stack_id\":\"0000000000000000\",\"exited\":false,"
+		"\"truncated\":false,\"outstanding_bytes\":10,\"outstanding_allocs\":1,\"allocs\":1,"
+		"\"frees\":0,\"oldest_age_s\":null,\"frames\":[]},"
+		"{\"pid\":3,\"stack_id\":\"ffffffffffffffff\",\"exited\":false,\"truncated\":false,"
+		"\"outstanding_bytes\":20,\"outstanding_allocs\":2,\"allocs\":2,\"frees\":0,"
+		"\"oldest_age_s\":1,\"frames\":[]}]}");
+
+	assert_true(isnan(r->duration_s));
+	assert_true(isnan(r->stacks[1].oldest_age_s));
+	assert_int_equal(r->processes[0].pid, 3);
+	assert_int_equal(r->processes[1].pid, 9);
+	assert_null(r->processes[1].comm);
+	assert_true(r->stacks[0].outstanding_bytes == 20 && r->stacks[1].outstanding_bytes == 10);
+	assert_string_equal(r->merged[0].stack_id, "ffffffffffffffff");
+	assert_int_equal(r->merged[0].first_stack, 0);
+	assert_string_equal(r->merged[1].stack_id, "0000000000000000"); /* id 0 works too */
+	assert_int_equal(r->merged[1].first_stack, 1);
+	assert_int_equal(r->nr_drops, 0); /* "drops" is optional */
+	report_load__free(r);
+}
+
+static void test_unknown_keys_are_skipped(void **state)
+{
+	char *json = to_json(&fixture, NULL), *more;
+	struct report *r;
+	const char *at;
+
+	/* a future top-level key before everything, and a future stack field */
+	more = malloc(strlen(json) + 200);
+	at = strstr(json, "\"pid\": 100,\n      \"stack_id\"");
+	assert_non_null(at);
+	sprintf(more,
+		"{\"future\": [1, {\"x\": [null]}], %.*s\"class\": \"growing\", "
+		"\"growth_bytes_per_s\": 1.5e3, %s",
+		(int)(at - json - 1), json + 1, at);
+	r = load_ok(more);
+	assert_int_equal(r->nr_stacks, 6);
+	assert_true(r->stacks[0].outstanding_bytes == 6553600);
+	report_load__free(r);
+	free(more);
+	free(json);
+}
+
+#define TOTALS                                                                                   \
+	"\"totals\":{\"allocs\":0,\"frees\":0,\"outstanding_bytes\":0,\"outstanding_allocs\":0," \
+	"\"unknown_frees\":0,\"events_lost\":0,\"unwind_failures\":0}"
+#define HEAD                                                            \
+	"{\"format\":1,\"duration_s\":1.0,\"incomplete\":false," TOTALS \
+	",\"processes\":[],\"merged\":[],"
+#define STACK_HEAD                                                                           \
+	"{\"pid\":1,\"stack_id\":\"00000000000000aa\",\"exited\":false,\"truncated\":false," \
+	"\"outstanding_bytes\":1,\"outstanding_allocs\":1,\"allocs\":1,\"frees\":0,"         \
+	"\"oldest_age_s\":0.0,"
+
+static void test_errors_name_the_place(void **state)
+{
+	load_fails("{\"format\":2,\"stacks\":[]}", -EBADMSG,
+		   "line 1 col 11: format: unsupported report format 2 (this drip reads format 1)");
+	load_fails("{\"stacks\":[]}", -EBADMSG,
+		   "line 1 col 1: not a drip JSON report: no \"format\"");
+	load_fails("[1]", -EBADMSG,
+		   "line 1 col 1: not a drip JSON report: expected an object, found an array");
+	load_fails("{\"format\":\"1\"}", -EBADMSG,
+		   "line 1 col 11: format: expected an unsigned integer, found a string");
+	load_fails("{\"format\":1}", -EBADMSG, "line 1 col 12: missing \"duration_s\"");
+	load_fails(HEAD "\"stacks\":[" STACK_HEAD "\"frames\":[{\"kind\":\"native\"}]}]}", -EBADMSG,
+		   "line 1 col 384: stacks[0].frames[0]: missing \"address\" (in a native frame)");
+	load_fails(
+		HEAD "\"stacks\":[" STACK_HEAD "\"frames\":[{\"kind\":\"python\",\"function\":null,"
+		     "\"file\":null,\"line\":\"7\"}]}]}",
+		-EBADMSG,
+		"line 1 col 436: stacks[0].frames[0].line: expected an unsigned integer or null, "
+		"found a string");
+	load_fails(HEAD "\"stacks\":[" STACK_HEAD "\"frames\":[{\"kind\":\"jit\"}]}]}", -EBADMSG,
+		   "line 1 col 392: stacks[0].frames[0].kind: expected \"native\" or \"python\"");
+	load_fails(HEAD "\"stacks\":[{\"pid\":1,\"pid\":2}]}", -EBADMSG,
+		   "line 1 col 226: stacks[0]: duplicate key \"pid\"");
+	load_fails(HEAD "\"stacks\":[{\"pid\":4294967296}]}", -EBADMSG,
+		   "line 1 col 224: stacks[0].pid: integer out of range (at most 4294967295)");
+	load_fails(
+		HEAD "\"stacks\":[{\"pid\":-1}]}", -EBADMSG,
+		"line 1 col 224: stacks[0].pid: expected an unsigned integer, found a negative number");
+	load_fails(
+		HEAD "\"stacks\":[{\"pid\":1.5}]}", -EBADMSG,
+		"line 1 col 224: stacks[0].pid: expected an unsigned integer, found a number with a "
+		"fraction or exponent");
+	load_fails(
+		HEAD "\"stacks\":[{\"allocs\":18446744073709551616}]}", -EBADMSG,
+		"line 1 col 227: stacks[0].allocs: integer out of range (at most 18446744073709551615)");
+	load_fails(HEAD "\"stacks\":[{\"stack_id\":\"00000000000000AA\"}]}", -EBADMSG,
+		   "line 1 col 229: stacks[0].stack_id: expected 16 lowercase hex digits");
+	load_fails(
+		HEAD "\"stacks\":[" STACK_HEAD
+		     "\"frames\":[{\"kind\":\"native\",\"address\":\"7f\"}]}]}",
+		-EBADMSG,
+		"line 1 col 411: stacks[0].frames[0].address: expected an address \"0x...\" of at "
+		"most 16 hex digits");
+	load_fails(HEAD "\"stacks\":[" STACK_HEAD
+			"\"frames\":[{\"kind\":\"python\",\"function\":\"a\\u0000b\"}]}]}",
+		   -EBADMSG,
+		   "line 1 col 412: stacks[0].frames[0].function: string contains \\u0000");
+	load_fails(HEAD "\"stacks\":[],\"drops\":{\"x\":true}}", -EBADMSG,
+		   "line 1 col 232: drops[0]: expected an unsigned integer, found true");
+	load_fails("{\"format\":1,\"duration_s\":1.0,\"incomplete\":false," TOTALS
+		   ",\"processes\":[],\"merged\":[{\"stack_id\":\"00000000000000aa\",\"pids\":1,"
+		   "\"outstanding_bytes\":1,\"outstanding_allocs\":1,\"min_pid_bytes\":1,"
+		   "\"max_pid_bytes\":1}],\"stacks\":[]}",
+		   -EBADMSG,
+		   "line 1 col 325: merged[0]: stack_id 00000000000000aa is in no stacks[] row");
+	load_fails(HEAD "\"stacks\":[" STACK_HEAD "\"future\":[]}]}", -EBADMSG,
+		   "line 1 col 217: stacks[0]: missing \"frames\"");
+	load_fails("{\"format\":1,\"totals\":{\"allocs\":1}}", -EBADMSG,
+		   "line 1 col 22: totals: missing \"frees\"");
+	load_fails("{\"format\":1,\"duration_s\":1.0,\"incomplete\":false," TOTALS
+		   ",\"processes\":[],\"merged\":[{\"stack_id\":\"0000000000000000\",\"pids\":1,"
+		   "\"outstanding_bytes\":1,\"outstanding_allocs\":1,\"min_pid_bytes\":1,"
+		   "\"max_pid_bytes\":1}],\"stacks\":[]}",
+		   -EBADMSG,
+		   "line 1 col 325: merged[0]: stack_id 0000000000000000 is in no stacks[] row");
+	load_fails(HEAD "\"stacks\":[]} {}", -EBADMSG,
+		   "line 1 col 220: expected nothing after the JSON value, found '{'");
+	load_fails("{\"format\":1,\"totals\":{\"allocs\":1", -EBADMSG,
+		   "line 1 col 33: expected ',' or '}', found end of input (truncated?)");
+}
+
+static void test_every_truncation_fails_cleanly(void **state)
+{
+	size_t len, cut;
+	char *json = to_json(&fixture, &len), why[256];
+	struct report *r;
+
+	for (cut = 0; cut < len - 1; cut++) { /* len - 1: the final newline is whitespace */
+		char *copy = malloc(cut + 1); /* exactly cut bytes: ASan sees any overread */
+
+		memcpy(copy, json, cut);
+		r = (struct report *)1;
+		if (report_load__buf(copy, cut, &r, why, sizeof(why)) != -EBADMSG)
+			fail_msg("cut at %zu loaded", cut);
+		assert_null(r);
+		assert_non_null(strstr(why, "line "));
+		free(copy);
+	}
+	free(json);
+}
+
+static void test_files(void **state)
+{
+	char path[] = "/tmp/drip-test-load-XXXXXX", why[256];
+	struct report *r;
+	char *json;
+	size_t len;
+	int fd;
+
+	assert_int_equal(report_load__file("/nonexistent/report.json", &r, why, sizeof(why)),
+			 -ENOENT);
+	assert_string_equal(why, "No such file or directory");
+	assert_int_equal(report_load__file("/tmp", &r, why, sizeof(why)), -EISDIR);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	json = to_json(&fixture, &len);
+	assert_int_equal(write(fd, json, len), (ssize_t)len);
+	assert_int_equal(report_load__file(path, &r, why, sizeof(why)), 0);
+	assert_int_equal(r->nr_stacks, 6);
+	report_load__free(r);
+	/* a sparse file over the cap is refused without reading it */
+	assert_int_equal(ftruncate(fd, REPORT_LOAD_MAX_BYTES + 1), 0);
+	assert_int_equal(report_load__file(path, &r, why, sizeof(why)), -EFBIG);
+	assert_string_equal(why, "larger than 2048 MiB");
+	/* empty */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(report_load__file(path, &r, why, sizeof(why)), -EBADMSG);
+	assert_string_equal(why, "line 1 col 1: empty file, not a drip JSON report");
+	close(fd);
+	unlink(path);
+	free(json);
+	report_load__free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_is_exact),
+		cmocka_unit_test(test_round_trip_hostile_names),
+		cmocka_unit_test(test_loaded_model),
+		cmocka_unit_test(test_order_restored_and_first_stack_linked),
+		cmocka_unit_test(test_unknown_keys_are_skipped),
+		cmocka_unit_test(test_errors_name_the_place),
+		cmocka_unit_test(test_every_truncation_fails_cleanly),
+		cmocka_unit_test(test_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
