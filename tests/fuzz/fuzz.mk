@@ -11,7 +11,7 @@ FUZZ_CC	     ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Wno-unused-parameter -Iinclude -D_GNU_SOURCE
-FUZZ_NAMES   := fuzz_elf fuzz_procmaps
+FUZZ_NAMES   := fuzz_elf fuzz_procmaps fuzz_cfi
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build
@@ -36,3 +36,7 @@ $(FUZZ_DIR)/fuzz_procmaps: tests/fuzz/fuzz_procmaps.c src/procmaps.c src/log.c \
 		include/drip/procmaps.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+$(FUZZ_DIR)/fuzz_cfi: tests/fuzz/fuzz_cfi.c src/cfi.c include/drip/cfi.h include/drip/unwind.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -ldw -lelf
