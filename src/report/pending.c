@@ -5,11 +5,6 @@
 #include "drip/formats.h"
 #include "drip/log.h"
 
-int format_folded(const struct report *r, const struct format_opts *o, FILE *f)
-{
-	return -ENOSYS;
-}
-
 int format_pprof(const struct report *r, const struct format_opts *o, FILE *f)
 {
 	return -ENOSYS;
