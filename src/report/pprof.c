@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * pprof: a gzip-compressed profile.proto (github.com/google/pprof,
+ * proto/profile.proto), written with our own encoder (protobuf.c), so
+ * `go tool pprof` and the pprof web UI read drip's reports.
+ *
+ * Sample types, in order: inuse_space/bytes (default), inuse_objects/count,
+ * alloc_objects/count. Each stacks[] row with a nonzero value is one sample:
+ * [outstanding_bytes, outstanding_allocs, allocs], labelled pid (num) and
+ * comm (str). alloc_space is left out on purpose: drip does not count the
+ * bytes a stack allocated over time (only what it still holds), and a
+ * made-up figure would look like data; a comment in the profile says so.
+ *
+ * Locations: a native frame is (mapping, runtime address); inlined frames
+ * (inlined == true) join the frame they were inlined into, at the same
+ * address and module, as one location with several lines, innermost first.
+ * A native frame without a function name is a location with no lines (pprof
+ * shows its address). A Python frame is a location without mapping or
+ * address and one line. Locations, functions (name, file), mappings (one per
+ * module path) and strings are each written once. Mappings have no address
+ * range or build-id (the report has neither: a module sits at a different
+ * address in each process) and claim to be symbolized, so pprof never tries
+ * to resolve our runtime addresses against the files.
+ *
+ * Strings are made valid UTF-8 and safe to print: controls, bidi overrides
+ * and invalid bytes become '?' (folded__add_safe without the ';' rule).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "drip/folded.h"
+#include "drip/formats.h"
+#include "drip/hash.h"
+#include "drip/protobuf.h"
+
+/* profile.proto field numbers */
+enum {
+	PROFILE_SAMPLE_TYPE = 1,
+	PROFILE_SAMPLE = 2,
+	PROFILE_MAPPING = 3,
+	PROFILE_LOCATION = 4,
+	PROFILE_FUNCTION = 5,
+	PROFILE_STRING_TABLE = 6,
+	PROFILE_DURATION_NANOS = 10,
+	PROFILE_PERIOD_TYPE = 11,
+	PROFILE_PERIOD = 12,
+	PROFILE_COMMENT = 13,
+	PROFILE_DEFAULT_SAMPLE_TYPE = 14,
+	VALUE_TYPE_TYPE = 1,
+	VALUE_TYPE_UNIT = 2,
+	SAMPLE_LOCATION_ID = 1,
+	SAMPLE_VALUE = 2,
+	SAMPLE_LABEL = 3,
+	LABEL_KEY = 1,
+	LABEL_STR = 2,
+	LABEL_NUM = 3,
+	MAPPING_ID = 1,
+	MAPPING_FILENAME = 5,
+	MAPPING_HAS_FUNCTIONS = 7,
+	MAPPING_HAS_FILENAMES = 8,
+	MAPPING_HAS_LINE_NUMBERS = 9,
+	MAPPING_HAS_INLINE_FRAMES = 10,
+	LOCATION_ID = 1,
+	LOCATION_MAPPING_ID = 2,
+	LOCATION_ADDRESS = 3,
+	LOCATION_LINE = 4,
+	LINE_FUNCTION_ID = 1,
+	LINE_LINE = 2,
+	FUNCTION_ID = 1,
+	FUNCTION_NAME = 2,
+	FUNCTION_SYSTEM_NAME = 3,
+	FUNCTION_FILENAME = 4,
+};
+
+#define NR_VALUES  3
+#define GZIP_LEVEL 1 /* as Go's runtime/pprof: the profile is rewritten, not archived */
+
+/* Byte strings -> dense ids 0, 1, ... in insertion order */
+struct keymap {
+	struct sbuf keys; /* back to back */
+	struct kitem {
+		size_t off;
+		size_t len;
+		uint64_t hash;
+	} * items;
+	size_t nr, cap_items;
+	uint32_t *slots; /* item index + 1; 0: empty */
+	size_t nr_slots;
+};
+
+/*
+ * The location of a frame that is a location by itself (most are),
+ * remembered by the frame's fields, strings by address: a report shares its
+ * strings between frames, so most frames are found here without building
+ * and hashing a key of their text.
+ */
+struct memo {
+	const char *module, *function, *file;
+	uint64_t address;
+	uint32_t line;
+	int kind; /* -1: an empty slot */
+	uint64_t id;
+};
+
+struct pprof {
+	const struct report *r;
+	struct memo *memo; /* open addressing */
+	size_t nr_memo, cap_memo;
+	struct keymap strings, functions, locations, mappings;
+	struct pb mapping_msgs, location_msgs, function_msgs;
+	struct sbuf key, name; /* scratch */
+	uint64_t *loc_ids;     /* one sample's locations */
+	uint64_t pid_key, comm_key;
+	size_t cap_loc_ids;
+	int err;
+};
+
+static void keymap_release(struct keymap *m)
+{
+	sbuf__release(&m->keys);
+	free(m->items);
+	free(m->slots);
+}
+
+static int keymap_grow(struct keymap *m)
+{
+	size_t n = m->nr_slots ? m->nr_slots * 2 : 1024, k;
+	uint32_t *slots;
+
+	if (n > UINT32_MAX)
+		return -E2BIG;
+	slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nr; i++) {
+		for (k = m->items[i].hash & (n - 1); slots[k]; k = (k + 1) & (n - 1))
+			;
+		slots[k] = i + 1;
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->nr_slots = n;
+	return 0;
+}
+
+/* The id of key; *created when it is new. 0 or -ENOMEM/-E2BIG. */
+static int keymap_get(struct keymap *m, const void *key, size_t len, uint32_t *id, bool *created)
+{
+	uint64_t h = hash_bytes(key, len);
+	struct kitem *it;
+	size_t k;
+	int err;
+
+	*created = false;
+	if ((m->nr + 1) * 2 > m->nr_slots && (err = keymap_grow(m)))
+		return err;
+	for (k = h & (m->nr_slots - 1); m->slots[k]; k = (k + 1) & (m->nr_slots - 1)) {
+		it = &m->items[m->slots[k] - 1];
+		if (it->hash == h && it->len == len && !memcmp(m->keys.buf + it->off, key, len)) {
+			*id = m->slots[k] - 1;
+			return 0;
+		}
+	}
+	if (m->nr == m->cap_items) {
+		size_t cap = m->cap_items ? m->cap_items * 2 : 256;
+		struct kitem *n = realloc(m->items, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		m->items = n;
+		m->cap_items = cap;
+	}
+	it = &m->items[m->nr];
+	*it = (struct kitem){ .off = m->keys.len, .len = len, .hash = h };
+	sbuf__add(&m->keys, key, len);
+	if (m->keys.oom)
+		return -ENOMEM;
+	m->slots[k] = ++m->nr;
+	*id = m->nr - 1;
+	*created = true;
+	return 0;
+}
+
+/* --- strings, mappings, functions ----------------------------------------------------- */
+
+/* Index of s (safe-mapped) in the string table; NULL: 0, the empty string */
+static uint64_t str_id(struct pprof *pp, const char *s)
+{
+	uint32_t id = 0;
+	bool created;
+	int err;
+
+	if (!s || pp->err)
+		return 0;
+	pp->name.len = 0;
+	folded__add_safe(&pp->name, s, false);
+	if (pp->name.oom)
+		err = -ENOMEM;
+	else
+		err = keymap_get(&pp->strings, pp->name.buf, pp->name.len, &id, &created);
+	if (err)
+		pp->err = err;
+	return id;
+}
+
+static void key_str(struct sbuf *k, const char *s)
+{
+	if (s)
+		sbuf__add(k, s, strlen(s) + 1); /* with its NUL: "a" + "bc" != "ab" + "c" */
+	else
+		sbuf__add(k, "\xff", 1); /* NULL: not a valid UTF-8 byte, unlike any string */
+}
+
+static void key_u64(struct sbuf *k, uint64_t v)
+{
+	sbuf__add(k, &v, sizeof(v));
+}
+
+/* The mapping id (1, 2, ...) of a module path */
+static uint64_t mapping_id(struct pprof *pp, const char *module)
+{
+	uint32_t id = 0;
+	bool created;
+	size_t mark;
+	int err;
+
+	if (!module || pp->err)
+		return 0;
+	err = keymap_get(&pp->mappings, module, strlen(module), &id, &created);
+	if (err) {
+		pp->err = err;
+		return 0;
+	}
+	if (created) {
+		struct pb *b = &pp->mapping_msgs;
+
+		mark = pb__begin(b, PROFILE_MAPPING);
+		pb__uint(b, MAPPING_ID, id + 1);
+		pb__int(b, MAPPING_FILENAME, str_id(pp, module));
+		/* symbolized already (by drip, or never: no range to resolve addresses in) */
+		pb__uint(b, MAPPING_HAS_FUNCTIONS, 1);
+		pb__uint(b, MAPPING_HAS_FILENAMES, 1);
+		pb__uint(b, MAPPING_HAS_LINE_NUMBERS, 1);
+		pb__uint(b, MAPPING_HAS_INLINE_FRAMES, 1);
+		pb__end(b, mark);
+	}
+	return id + 1;
+}
+
+/* The function id (1, 2, ...) of (name, file); name NULL: "??" */
+static uint64_t function_id(struct pprof *pp, const char *name, const char *file)
+{
+	struct sbuf *k = &pp->key;
+	uint64_t name_id;
+	uint32_t id = 0;
+	bool created;
+	size_t mark;
+	int err;
+
+	if (!name || !name[0])
+		name = "??";
+	k->len = 0;
+	key_str(k, name);
+	key_str(k, file);
+	err = k->oom ? -ENOMEM : keymap_get(&pp->functions, k->buf, k->len, &id, &created);
+	if (err) {
+		pp->err = err;
+		return 0;
+	}
+	if (created) {
+		struct pb *b = &pp->function_msgs;
+
+		name_id = str_id(pp, name);
+		mark = pb__begin(b, PROFILE_FUNCTION);
+		pb__uint(b, FUNCTION_ID, id + 1);
+		pb__int(b, FUNCTION_NAME, name_id);
+		pb__int(b, FUNCTION_SYSTEM_NAME, name_id);
+		if (file)
+			pb__int(b, FUNCTION_FILENAME, str_id(pp, file));
+		pb__end(b, mark);
+	}
+	return id + 1;
+}
+
+/* --- locations ---------------------------------------------------------------------- */
+
+static bool same_module(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* How many frames from fr[0] make one location: inlined frames and the one they are in */
+static size_t group_len(const struct report_frame *fr, size_t n)
+{
+	size_t k = 0;
+
+	if (fr[0].kind != FRAME_NATIVE)
+		return 1;
+	while (k + 1 < n && fr[k].inlined && fr[k + 1].kind == FRAME_NATIVE &&
+	       fr[k + 1].address == fr[0].address && same_module(fr[k + 1].module, fr[0].module))
+		k++;
+	return k + 1;
+}
+
+static void put_line(struct pprof *pp, struct pb *b, const struct report_frame *fr)
+{
+	size_t mark = pb__begin(b, LOCATION_LINE);
+
+	pb__uint(b, LINE_FUNCTION_ID, function_id(pp, fr->function, fr->file));
+	if (fr->line)
+		pb__int(b, LINE_LINE, fr->line);
+	pb__end(b, mark);
+}
+
+/* The location id (1, 2, ...) of frames fr[0..n) (one group_len() group) */
+static uint64_t location_id(struct pprof *pp, const struct report_frame *fr, size_t n)
+{
+	struct sbuf *k = &pp->key;
+	struct pb *b = &pp->location_msgs;
+	bool python = fr[0].kind == FRAME_PYTHON, created;
+	bool named =
+		python || fr[0].function || n > 1; /* else: no lines, pprof shows the address */
+	uint32_t id = 0;
+	size_t i, mark;
+	int err;
+
+	/* the key is everything the location says, so equal keys mean equal locations */
+	k->len = 0;
+	sbuf__add(k, python ? "P" : "N", 1);
+	if (!python) {
+		key_u64(k, fr[0].address);
+		key_str(k, fr[0].module);
+	}
+	for (i = 0; named && i < n; i++) {
+		key_str(k, fr[i].function);
+		key_str(k, fr[i].file);
+		key_u64(k, fr[i].line);
+	}
+	err = k->oom ? -ENOMEM : keymap_get(&pp->locations, k->buf, k->len, &id, &created);
+	if (err) {
+		pp->err = err;
+		return 0;
+	}
+	if (!created)
+		return id + 1;
+	mark = pb__begin(b, PROFILE_LOCATION);
+	pb__uint(b, LOCATION_ID, id + 1);
+	if (!python) {
+		uint64_t m = mapping_id(pp, fr[0].module);
+
+		if (m)
+			pb__uint(b, LOCATION_MAPPING_ID, m);
+		if (fr[0].address)
+			pb__uint(b, LOCATION_ADDRESS, fr[0].address);
+	}
+	for (i = 0; named && i < n; i++)
+		put_line(pp, b, &fr[i]);
+	pb__end(b, mark);
+	return id + 1;
+}
+
+static uint64_t memo_hash(const struct report_frame *fr)
+{
+	return hash_mix((uintptr_t)fr->function * 0x9e3779b97f4a7c15ull ^
+			(uintptr_t)fr->file * 0xc2b2ae3d27d4eb4full ^
+			(uintptr_t)fr->module * 0x165667b19e3779f9ull ^ fr->address ^
+			((uint64_t)fr->line << 32 | fr->kind));
+}
+
+static bool memo_grow(struct pprof *pp)
+{
+	size_t cap = pp->cap_memo ? pp->cap_memo * 2 : 1024, k;
+	struct memo *m = malloc(cap * sizeof(*m));
+
+	if (!m)
+		return false;
+	for (k = 0; k < cap; k++)
+		m[k].kind = -1;
+	for (size_t i = 0; i < pp->cap_memo; i++) {
+		const struct memo *o = &pp->memo[i];
+		struct report_frame fr = { .kind = o->kind,
+					   .address = o->address,
+					   .module = o->module,
+					   .function = o->function,
+					   .file = o->file,
+					   .line = o->line };
+
+		if (o->kind < 0)
+			continue;
+		for (k = memo_hash(&fr) & (cap - 1); m[k].kind >= 0; k = (k + 1) & (cap - 1))
+			;
+		m[k] = *o;
+	}
+	free(pp->memo);
+	pp->memo = m;
+	pp->cap_memo = cap;
+	return true;
+}
+
+/* location_id(pp, fr, 1), remembered */
+static uint64_t single_location_id(struct pprof *pp, const struct report_frame *fr)
+{
+	struct memo *m;
+	size_t k;
+
+	if ((pp->nr_memo + 1) * 2 > pp->cap_memo && !memo_grow(pp)) {
+		pp->err = -ENOMEM;
+		return 0;
+	}
+	for (k = memo_hash(fr) & (pp->cap_memo - 1);; k = (k + 1) & (pp->cap_memo - 1)) {
+		m = &pp->memo[k];
+		if (m->kind < 0)
+			break;
+		if (m->kind == (int)fr->kind && m->address == fr->address &&
+		    m->module == fr->module && m->function == fr->function && m->file == fr->file &&
+		    m->line == fr->line)
+			return m->id;
+	}
+	*m = (struct memo){ .kind = fr->kind,
+			    .address = fr->address,
+			    .module = fr->module,
+			    .function = fr->function,
+			    .file = fr->file,
+			    .line = fr->line,
+			    .id = location_id(pp, fr, 1) };
+	pp->nr_memo++;
+	return m->id;
+}
+
+/* --- samples ------------------------------------------------------------------------ */
+
+static const struct report_process *find_process(const struct report *r, uint32_t pid)
+{
+	size_t lo = 0, hi = r->nr_processes; /* sorted by pid */
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->processes[mid].pid == pid)
+			return &r->processes[mid];
+		if (r->processes[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static uint64_t clamp_i64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : v;
+}
+
+static void put_sample(struct pprof *pp, struct pb *b, const struct report_stack *s,
+		       const uint64_t *ids)
+{
+	const struct report_process *p = find_process(pp->r, s->pid);
+	uint64_t values[NR_VALUES] = { clamp_i64(s->outstanding_bytes),
+				       clamp_i64(s->outstanding_allocs), clamp_i64(s->allocs) };
+	size_t n = 0, i, g, mark, lmark;
+
+	for (i = 0; i < s->nr_frames; i += g) {
+		g = group_len(&s->frames[i], s->nr_frames - i);
+		pp->loc_ids[n++] = g == 1 ? single_location_id(pp, &s->frames[i]) :
+					    location_id(pp, &s->frames[i], g);
+	}
+	mark = pb__begin(b, PROFILE_SAMPLE);
+	pb__packed(b, SAMPLE_LOCATION_ID, pp->loc_ids, n);
+	pb__packed(b, SAMPLE_VALUE, values, NR_VALUES);
+	lmark = pb__begin(b, SAMPLE_LABEL);
+	pb__int(b, LABEL_KEY, pp->pid_key);
+	pb__int(b, LABEL_NUM, s->pid);
+	pb__end(b, lmark);
+	if (p && p->comm) {
+		lmark = pb__begin(b, SAMPLE_LABEL);
+		pb__int(b, LABEL_KEY, pp->comm_key);
+		pb__int(b, LABEL_STR, str_id(pp, p->comm));
+		pb__end(b, lmark);
+	}
+	pb__end(b, mark);
+}
+
+static void put_value_type(struct pprof *pp, struct pb *b, uint32_t field, const char *type,
+			   const char *unit)
+{
+	uint64_t t = str_id(pp, type), u = str_id(pp, unit);
+	size_t mark = pb__begin(b, field);
+
+	pb__int(b, VALUE_TYPE_TYPE, t);
+	pb__int(b, VALUE_TYPE_UNIT, u);
+	pb__end(b, mark);
+}
+
+static int build(struct pprof *pp, struct pb *out)
+{
+	const struct report *r = pp->r;
+	size_t i, max_frames = 1;
+
+	str_id(pp, ""); /* index 0 */
+	put_value_type(pp, out, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
+	put_value_type(pp, out, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
+	put_value_type(pp, out, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
+	pp->pid_key = str_id(pp, "pid");
+	pp->comm_key = str_id(pp, "comm");
+
+	for (i = 0; i < r->nr_stacks; i++)
+		if (r->stacks[i].nr_frames > max_frames)
+			max_frames = r->stacks[i].nr_frames;
+	/* executables' mappings first: pprof takes the first mapping for the profile's "File" */
+	for (i = 0; i < r->nr_processes; i++)
+		if (r->processes[i].exe)
+			mapping_id(pp, r->processes[i].exe);
+	pp->loc_ids = calloc(max_frames, sizeof(*pp->loc_ids));
+	if (!pp->loc_ids)
+		return -ENOMEM;
+	for (i = 0; i < r->nr_stacks && !pp->err; i++) {
+		const struct report_stack *s = &r->stacks[i];
+
+		if (s->outstanding_bytes || s->outstanding_allocs || s->allocs)
+			put_sample(pp, out, s, pp->loc_ids);
+	}
+	pb__raw(out, pp->mapping_msgs.buf, pp->mapping_msgs.len);
+	pb__raw(out, pp->location_msgs.buf, pp->location_msgs.len);
+	pb__raw(out, pp->function_msgs.buf, pp->function_msgs.len);
+	if (pp->mapping_msgs.oom || pp->location_msgs.oom || pp->function_msgs.oom)
+		return -ENOMEM;
+
+	if (isfinite(r->duration_s) && r->duration_s > 0 && r->duration_s < 9e9)
+		pb__int(out, PROFILE_DURATION_NANOS, (int64_t)(r->duration_s * 1e9));
+	put_value_type(pp, out, PROFILE_PERIOD_TYPE, "space", "bytes");
+	pb__int(out, PROFILE_PERIOD, 1); /* every allocation is counted: no sampling */
+	pb__int(out, PROFILE_COMMENT,
+		str_id(pp, "drip " DRIP_VERSION " memory report: "
+			   "memory allocated while drip watched and not freed"));
+	pb__int(out, PROFILE_COMMENT,
+		str_id(pp, "alloc_space is not included: drip does not "
+			   "count the bytes each stack allocated over time"));
+	if (r->incomplete)
+		pb__int(out, PROFILE_COMMENT,
+			str_id(pp, "incomplete: data was lost, figures are "
+				   "approximate"));
+	pb__int(out, PROFILE_DEFAULT_SAMPLE_TYPE, str_id(pp, "inuse_space"));
+	if (pp->err)
+		return pp->err;
+	for (i = 0; i < pp->strings.nr; i++)
+		pb__bytes(out, PROFILE_STRING_TABLE,
+			  pp->strings.keys.buf + pp->strings.items[i].off,
+			  pp->strings.items[i].len);
+	return out->oom ? -ENOMEM : 0;
+}
+
+static int write_gzip(const uint8_t *buf, size_t len, FILE *f)
+{
+	unsigned char out[1 << 16];
+	z_stream zs = { 0 };
+	int zerr, err = 0;
+
+	if (deflateInit2(&zs, GZIP_LEVEL, Z_DEFLATED, 15 + 16 /* gzip header */, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	do {
+		/* avail_in is 32-bit: feed at most 1 GiB at a time */
+		size_t chunk = len > (1u << 30) ? 1u << 30 : len;
+
+		zs.next_in = (unsigned char *)buf;
+		zs.avail_in = chunk;
+		buf += chunk;
+		len -= chunk;
+		do {
+			zs.next_out = out;
+			zs.avail_out = sizeof(out);
+			zerr = deflate(&zs, len ? Z_NO_FLUSH : Z_FINISH);
+			if (zerr == Z_STREAM_ERROR) {
+				err = -EIO;
+				goto out;
+			}
+			if (fwrite(out, 1, sizeof(out) - zs.avail_out, f) !=
+			    sizeof(out) - zs.avail_out) {
+				err = -EIO;
+				goto out;
+			}
+		} while (zs.avail_out == 0);
+	} while (len);
+	if (zerr != Z_STREAM_END)
+		err = -EIO;
+out:
+	deflateEnd(&zs);
+	return err;
+}
+
+int format_pprof(const struct report *r, const struct format_opts *o, FILE *f)
+{
+	struct pprof pp = { .r = r };
+	struct pb out = { 0 };
+	int err;
+
+	if (o && o->base)
+		return -ENOTSUP; /* a profile has no "before": use pprof -diff_base */
+	err = build(&pp, &out);
+	if (!err)
+		err = write_gzip(out.buf, out.len, f);
+	if (!err && (fflush(f) || ferror(f)))
+		err = -EIO;
+	keymap_release(&pp.strings);
+	keymap_release(&pp.functions);
+	keymap_release(&pp.locations);
+	keymap_release(&pp.mappings);
+	pb__release(&pp.mapping_msgs);
+	pb__release(&pp.location_msgs);
+	pb__release(&pp.function_msgs);
+	sbuf__release(&pp.key);
+	sbuf__release(&pp.name);
+	free(pp.loc_ids);
+	free(pp.memo);
+	pb__release(&out);
+	return err;
+}
