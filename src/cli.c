@@ -13,6 +13,7 @@
 #include "drip/formats.h"
 #include "drip/log.h"
 #include "drip/report.h"
+#include "drip/report_cmd.h"
 #include "drip/trace.h"
 
 #define DEFAULT_RINGBUF (32u << 20)
@@ -25,6 +26,7 @@ static const char usage_main[] =
 	"\n"
 	"commands:\n"
 	"  trace    trace until Ctrl-C, --duration or the targets exit, then report\n"
+	"  report   write a JSON report in another format, or diff two reports\n"
 	"  doctor   check the kernel, permissions and features drip needs\n"
 	"\n"
 	"Run 'drip <command> --help' for its options.\n";
@@ -301,11 +303,12 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
 	{ "trace", cmd_trace },
+	{ "report", cmd_report },
 	{ "doctor", cmd_doctor },
 };
 
 /* INTERFACE.md commands that arrive with later work */
-static const char *const later_cmds[] = { "top", "record", "report", "serve", "sample" };
+static const char *const later_cmds[] = { "top", "record", "serve", "sample" };
 
 int cli__main(int argc, char **argv)
 {
