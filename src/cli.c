@@ -54,6 +54,9 @@ static const char usage_trace[] =
 	"  -f, --format FMT         text | json | folded | pprof | svg | html\n"
 	"                           (default: from the -o extension, else text)\n"
 	"      --top N              stacks to show in text output (default 20)\n"
+	"      --weight bytes|count folded, svg, html: weigh stacks by outstanding\n"
+	"                           bytes (default) or outstanding blocks\n"
+	"      --per-pid            folded, svg, html: one root frame per process\n"
 	"      --min-age SECONDS    only count allocations at least this old (default 0)\n"
 	"\n"
 	"tracing:\n"
@@ -143,6 +146,8 @@ enum {
 	OPT_NO_MMAP,
 	OPT_EMPTY_PROGRAMS,
 	OPT_UNWIND,
+	OPT_WEIGHT,
+	OPT_PER_PID,
 };
 
 static int cmd_trace(int argc, char **argv)
@@ -157,6 +162,8 @@ static int cmd_trace(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, OPT_TOP },
+		{ "weight", required_argument, NULL, OPT_WEIGHT },
+		{ "per-pid", no_argument, NULL, OPT_PER_PID },
 		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 		{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
@@ -177,6 +184,7 @@ static int cmd_trace(int argc, char **argv)
 		.trace_mmap = true,
 	};
 	const char *format = NULL;
+	enum weight weight;
 	int c, verbose = 0, ret = EXIT_USAGE;
 	double v;
 
@@ -216,6 +224,14 @@ static int cmd_trace(int argc, char **argv)
 			if (parse_double("--top", optarg, 1, 1e6, &v))
 				goto out;
 			o.top = (size_t)v;
+			break;
+		case OPT_WEIGHT:
+			if (report_cmd__parse_weight(optarg, &weight))
+				goto out;
+			o.weight = weight;
+			break;
+		case OPT_PER_PID:
+			o.per_pid = true;
 			break;
 		case OPT_MIN_AGE:
 			if (parse_double("--min-age", optarg, 0, 1e9, &o.min_age_s))
