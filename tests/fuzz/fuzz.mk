@@ -11,7 +11,7 @@ FUZZ_CC	     ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Wno-unused-parameter -Iinclude -D_GNU_SOURCE
-FUZZ_NAMES   := fuzz_elf fuzz_procmaps fuzz_cfi
+FUZZ_NAMES   := fuzz_elf fuzz_procmaps fuzz_cfi fuzz_json
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build
@@ -40,3 +40,11 @@ $(FUZZ_DIR)/fuzz_procmaps: tests/fuzz/fuzz_procmaps.c src/procmaps.c src/log.c \
 $(FUZZ_DIR)/fuzz_cfi: tests/fuzz/fuzz_cfi.c src/cfi.c include/drip/cfi.h include/drip/unwind.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -ldw -lelf
+
+# JSON reports (`drip report`): the loader, then the writers run on what it loaded
+FUZZ_JSON_SRCS := src/json_parse.c src/report/load.c src/u64map.c src/json_writer.c \
+	src/report/json.c src/report/text.c src/report/folded.c src/report/pprof.c \
+	src/report/protobuf.c src/report/diff_text.c
+$(FUZZ_DIR)/fuzz_json: tests/fuzz/fuzz_json_report.c $(FUZZ_JSON_SRCS) $(wildcard include/drip/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lz
