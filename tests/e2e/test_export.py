@@ -1,0 +1,396 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+"""Export: folded stacks, pprof and diffs, from `drip trace` directly and from a JSON report
+through `drip report`. JSON is the source of truth: every format must agree with it on totals
+and names, and with the target's own truth per function."""
+
+import copy
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+
+from drip_e2e import (DRIP, Report, Skip, Truth, check, drip, drip_trace, expect_eq,
+                      expect_error, fail, fnames, target, tmpfile)
+
+
+def traced(*args, drip_args=()):
+    """(Report, truth process, report path) of allocators traced with -f json"""
+    run = drip_trace([target("allocators"), *args], drip_args=drip_args)
+    return run.report(), run.truth().one("allocators"), run.report_path
+
+
+def report_cmd(*args):
+    """drip report ARGS, which must succeed: (exit status, output exactly, stderr). The
+    output goes through a file (-o), as the runner's pipes keep lines, not bytes."""
+    out_path = tmpfile("out")
+    if "-o" not in args:
+        args = (*args, "-o", out_path)
+    rc, _, err = drip("report", *args)
+    if rc != 0:
+        fail(f"expected `drip report {' '.join(args)}` to exit 0, it exited {rc}: {err}")
+    if not os.path.exists(out_path):
+        return rc, None, err
+    with open(out_path, encoding="utf-8", errors="surrogateescape") as f:
+        return rc, f.read(), err
+
+
+def parse_folded(text, columns=1):
+    """[(frames, weights...)]; every line must be `stack N` (or `stack OLD NEW`)"""
+    rows = []
+    rx = re.compile(r"^(.+?)" + r" (\d+)" * columns + r"$")
+    for i, line in enumerate(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")):
+        m = rx.match(line)
+        if not m:
+            fail(f"folded line {i + 1} is not 'stack{' N' * columns}': {line!r}")
+        rows.append((m[1].split(";"), *(int(g) for g in m.groups()[1:])))
+    if text and not text.endswith("\n"):
+        fail("folded output does not end with a newline")
+    return rows
+
+
+def folded_by_leaf(rows):
+    sums = {}
+    for frames, *w in rows:
+        acc = sums.setdefault(frames[-1], [0] * len(w))
+        for k, v in enumerate(w):
+            acc[k] += v
+    return sums
+
+
+def check_folded_against_truth(rows, report, tp, key):
+    """per heap function (the folded leaf), the summed weight = the truth's"""
+    problems = []
+    want_total = sum(s[key] for s in report.stacks)
+    expect_eq(want_total, report.totals[key], f"sum of stacks[].{key} vs totals.{key}")
+    got_total = sum(r[1] for r in rows)
+    if got_total != want_total:
+        problems.append(f"folded weights sum to {got_total}, the JSON's totals.{key} is "
+                        f"{want_total}")
+    leaves = folded_by_leaf(rows)
+    for f, v in tp["funcs"].items():
+        got = leaves.get(f, [0])[0]
+        if got != v[key]:
+            problems.append(f"{f}: expected {key} {v[key]} (target's truth) in folded lines "
+                            f"ending at {f}, drip wrote {got}")
+    check(problems)
+
+
+def test_report_reexports_folded():
+    """drip report REPORT.json -f folded: weights add up to the JSON's totals, per function
+    to the target's truth; --weight count and --per-pid too; stacks run root to leaf."""
+    report, tp, path = traced()
+    _, plain, _ = report_cmd(path, "-f", "folded")
+    rows = parse_folded(plain)
+    check_folded_against_truth(rows, report, tp, "outstanding_bytes")
+    for frames, _ in rows:
+        if frames[-1] in tp["funcs"] and "main" not in frames[:-1]:
+            fail(f"expected main above {frames[-1]} (root first, leaf last), drip wrote "
+                 f"{frames}")
+    _, out, _ = report_cmd(path, "-f", "folded", "--weight", "count")
+    check_folded_against_truth(parse_folded(out), report, tp, "outstanding_allocs")
+    _, out, _ = report_cmd(path, "-f", "folded", "--per-pid")
+    rows = parse_folded(out)
+    want = f"allocators [{report.report_pid(tp['pid'])}]"
+    bad = [r for r in rows if r[0][0] != want]
+    if bad:
+        fail(f"expected every --per-pid line to start with '{want}', drip wrote {bad[:3]}")
+    expect_eq(sum(r[1] for r in rows), report.totals["outstanding_bytes"], "--per-pid total")
+    # -o with the extension picks the format
+    out_path = tmpfile("x.folded")
+    report_cmd(path, "-o", out_path)
+    with open(out_path) as f:
+        expect_eq(f.read(), report_cmd(path, "-f", "folded")[1], "-o x.folded vs -f folded")
+    rc, stdout, _ = drip("report", path, "-f", "folded")  # and to stdout
+    expect_eq(stdout + "\n", plain, "drip report -f folded on stdout vs -o")
+
+
+def test_report_reexports_json_and_text():
+    """JSON -> JSON is byte for byte the same; text shows the exact total and the functions."""
+    report, tp, path = traced()
+    _, out, _ = report_cmd(path, "-f", "json")
+    with open(path) as f:
+        original = f.read()
+    if out != original:
+        fail("expected `drip report R.json -f json` to reproduce R.json exactly")
+    _, out, _ = report_cmd(path)
+    total = report.totals["outstanding_bytes"]
+    if f"({total} B) outstanding" not in out.split("\n")[0]:
+        fail(f"expected the text header to show ({total} B) outstanding, drip wrote "
+             f"{out.splitlines()[:1]}")
+    for f_, v in tp["funcs"].items():
+        if v["outstanding_bytes"] and f"#0 {f_} " not in out:
+            fail(f"expected {f_} as frame #0 in the text report, drip wrote:\n{out[:2000]}")
+    _, out3, _ = report_cmd(path, "--top", "3")
+    expect_eq(len(re.findall(r"^\[\d+\] ", out3, re.M)), 3, "stacks shown with --top 3")
+
+
+def go_pprof(*args):
+    go = shutil.which("go")
+    if not go:
+        raise Skip("go is not installed (Debian: apt-get install golang-go): "
+                   "cannot check pprof output with `go tool pprof`")
+    p = subprocess.run([go, "tool", "pprof", *args], capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, HOME=os.environ.get("HOME", "/root")))
+    if p.returncode != 0:
+        fail(f"go tool pprof {' '.join(args)} exited {p.returncode}: {p.stderr[-2000:]}")
+    return p.stdout
+
+
+def test_report_reexports_pprof():
+    """go tool pprof reads drip's profile: inuse_space total = the JSON's; inuse_objects
+    total too; each sample's function names are its JSON stack's, leaf first."""
+    report, tp, path = traced()
+    pb = tmpfile("x.pb.gz")
+    report_cmd(path, "-o", pb)
+    with open(pb, "rb") as f:
+        raw = gzip.decompress(f.read())
+    if not raw:
+        fail("the pprof file is empty")
+    top = go_pprof("-top", "-unit=B", "-sample_index=inuse_space", pb)
+    m = re.search(r"Total samples = (\d+)B", top)
+    if not m:
+        fail(f"no 'Total samples' in go tool pprof -top:\n{top[:1500]}")
+    expect_eq(int(m[1]), report.totals["outstanding_bytes"], "pprof inuse_space total")
+    top = go_pprof("-top", "-sample_index=inuse_objects", pb)
+    m = re.search(r"Total samples = (\d+)", top)
+    expect_eq(int(m[1]) if m else None, report.totals["outstanding_allocs"],
+              "pprof inuse_objects total")
+    for f_, v in tp["funcs"].items():
+        if v["outstanding_bytes"]:
+            row = re.search(r"^\s*(\d+)B\s.*\s" + re.escape(f_) + r"$", top_bytes(pb), re.M)
+            got = int(row[1]) if row else None
+            expect_eq(got, v["outstanding_bytes"], f"pprof -top flat bytes of {f_}")
+    # -traces: one block per sample, its function names leaf first, as in the JSON
+    traces = go_pprof("-traces", "-unit=B", "-sample_index=inuse_space", pb)
+    blocks = traces.split("-----------+")[1:]
+    want = {}
+    for s in report.stacks:
+        if s["outstanding_bytes"] or s["outstanding_allocs"] or s["allocs"]:
+            names = [f["function"] for f in s["frames"] if f.get("function")]
+            want.setdefault((s["outstanding_bytes"], tuple(names)), 0)
+            want[(s["outstanding_bytes"], tuple(names))] += 1
+    got = {}
+    for b in blocks:
+        lines = [l for l in b.split("\n")[1:] if l.strip()]
+        lines = [l for l in lines if not re.match(r"^\s+(pid|comm):", l)]
+        if not lines:
+            continue
+        m = re.match(r"^\s*(\d+)B?\s+(.*)$", lines[0])
+        if not m:
+            fail(f"unexpected -traces block:\n{b}")
+        names = [m[2].strip()] + [l.strip() for l in lines[1:]]
+        names = [n for n in names if not n.startswith("[")]  # unsymbolized: [libc.so.6]
+        key = (int(m[1]), tuple(names))
+        got[key] = got.get(key, 0) + 1
+    if got != want:
+        missing = {k: v for k, v in want.items() if got.get(k) != v}
+        extra = {k: v for k, v in got.items() if want.get(k) != v}
+        fail(f"pprof -traces differs from the JSON stacks:\n  JSON only: {missing}\n"
+             f"  pprof only: {extra}")
+    if f"pid:  {report.report_pid(tp['pid'])}" not in traces or "comm:  allocators" not in traces:
+        fail(f"expected pid and comm labels in -traces:\n{traces[:800]}")
+
+
+_top_cache = {}
+
+
+def top_bytes(pb):
+    if pb not in _top_cache:
+        _top_cache[pb] = go_pprof("-top", "-unit=B", "-nodecount=1000",
+                                  "-sample_index=inuse_space", pb)
+    return _top_cache[pb]
+
+
+def test_trace_writes_folded_and_pprof_directly():
+    """drip trace -o x.folded (format from the extension) and -f pprof -o x: the same exact
+    per-function figures as the target's truth."""
+    out = tmpfile("trace.folded")
+    report = drip_trace([target("allocators")]).report()
+    # a second traced run, writing folded directly
+    truth_path = tmpfile("truth.jsonl")
+    rc, _, err = drip("trace", "-o", out, "--", target("allocators"),
+                      extra_env={"DRIP_TRUTH": truth_path})
+    if rc != 0:
+        fail(f"drip trace -o x.folded exited {rc}: {err}")
+    tp = Truth(truth_path).one("allocators")
+    with open(out) as f:
+        rows = parse_folded(f.read())
+    leaves = folded_by_leaf(rows)
+    problems = []
+    for f_, v in tp["funcs"].items():
+        if leaves.get(f_, [0])[0] != v["outstanding_bytes"]:
+            problems.append(f"{f_}: expected {v['outstanding_bytes']} B, drip trace -o "
+                            f"x.folded wrote {leaves.get(f_, [0])[0]}")
+    # the libc/loader part is the same as in the JSON run: totals agree up to it
+    libc = report.totals["outstanding_bytes"] - tp["outstanding_bytes"]
+    expect_eq(sum(r[1] for r in rows) - tp["outstanding_bytes"], libc,
+              "folded total minus the target's own bytes (libc and loader), vs the JSON run")
+    check(problems)
+    pb = tmpfile("trace.pprof")
+    rc, _, err = drip("trace", "-f", "pprof", "-o", pb, "--weight", "count", "--per-pid",
+                      "--", target("allocators"))
+    if rc != 0:
+        fail(f"drip trace -f pprof exited {rc}: {err}")
+    with open(pb, "rb") as f:
+        head = f.read(2)
+    expect_eq(head, b"\x1f\x8b", "gzip magic of the pprof file")
+    rc, _, err = drip("trace", "--weight", "kg", "--", "/bin/true")
+    expect_error(rc, err, (1,), "drip trace --weight kg")
+
+
+def diff_blocks(text):
+    """{frame #0 name: (delta bytes, status, header line)} from the text diff"""
+    blocks = {}
+    for m in re.finditer(r"^\[\d+\] ([+-]?\d+) B[^\n]*?, (new|gone|grew|shrank): [^\n]*\n"
+                         r"    #0 (\S+)", text, re.M):
+        blocks.setdefault(m[3], []).append((int(m[1]), m[2]))
+    return blocks
+
+
+def test_diff_of_two_runs():
+    """OLD: allocators --baseline (allocates nothing itself); NEW: allocators. Each target
+    function is a new stack grown by exactly its truth; folded diff says 0 -> truth."""
+    old, _, old_path = traced("--baseline")
+    new, tp, new_path = traced()
+    _, out, _ = report_cmd("--diff", old_path, new_path, "--top", "1000")
+    blocks = diff_blocks(out)
+    problems = []
+    for f_, v in tp["funcs"].items():
+        if not v["outstanding_bytes"]:
+            continue
+        got = blocks.get(f_)
+        if got != [(v["outstanding_bytes"], "new")]:
+            problems.append(f"{f_}: expected one new stack '+{v['outstanding_bytes']} B', drip "
+                            f"reported {got}")
+    delta = new.totals["outstanding_bytes"] - old.totals["outstanding_bytes"]
+    header = out.split("\n")[0]
+    sign = "+" if delta > 0 else "-" if delta < 0 else ""
+    if f": {sign}{abs(delta)} B" not in header:
+        problems.append(f"expected the header to show {sign}{abs(delta)} B, drip wrote {header!r}")
+    _, out, _ = report_cmd("--diff", old_path, new_path, "-f", "folded")
+    rows = parse_folded(out, columns=2)
+    expect_eq(sum(r[1] for r in rows), old.totals["outstanding_bytes"], "folded diff OLD column")
+    expect_eq(sum(r[2] for r in rows), new.totals["outstanding_bytes"], "folded diff NEW column")
+    leaves = folded_by_leaf(rows)
+    for f_, v in tp["funcs"].items():
+        if v["outstanding_bytes"] and leaves.get(f_) != [0, v["outstanding_bytes"]]:
+            problems.append(f"{f_}: expected folded diff '0 {v['outstanding_bytes']}', drip "
+                            f"wrote {leaves.get(f_)}")
+    check(problems)
+
+
+def test_diff_of_edited_report():
+    """A report edited by hand: one stack grows by 1000 B, one vanishes, one is new; the text
+    diff shows exactly that, and nothing else changed."""
+    report, tp, path = traced()
+    data = report.data
+    rows = [s for s in data["stacks"] if s["outstanding_bytes"] and fnames(s)[:1] in
+            (["leak_malloc"], ["leak_calloc"])]
+    by = {fnames(s)[0]: s for s in rows}
+    if set(by) != {"leak_malloc", "leak_calloc"}:
+        fail(f"expected stacks for leak_malloc and leak_calloc, drip reported {sorted(by)}")
+    new = copy.deepcopy(data)
+    grow = next(s for s in new["stacks"] if s["stack_id"] == by["leak_malloc"]["stack_id"])
+    grow["outstanding_bytes"] += 1000
+    grow["outstanding_allocs"] += 1
+    gone_id = by["leak_calloc"]["stack_id"]
+    new["stacks"] = [s for s in new["stacks"] if s["stack_id"] != gone_id]
+    new["merged"] = [m for m in new["merged"] if m["stack_id"] != gone_id]
+    added = copy.deepcopy(grow)
+    added["stack_id"] = "feedfacecafebeef"
+    added["frames"][0]["function"] = "brand_new"
+    added["outstanding_bytes"], added["outstanding_allocs"] = 777, 7
+    new["stacks"].append(added)
+    new["totals"]["outstanding_bytes"] += 1000 + 777 - by["leak_calloc"]["outstanding_bytes"]
+    new_path = tmpfile("edited.json")
+    with open(new_path, "w") as f:
+        json.dump(new, f)
+    _, out, _ = report_cmd("--diff", path, new_path)
+    blocks = diff_blocks(out)
+    calloc = by["leak_calloc"]["outstanding_bytes"]
+    want = {"leak_malloc": [(1000, "grew")], "leak_calloc": [(-calloc, "gone")],
+            "brand_new": [(777, "new")]}
+    if blocks != want:
+        fail(f"expected exactly {want}, drip's diff showed {blocks}:\n{out}")
+    if "stacks: 1 grew, 0 shrank, 1 new, 1 gone," not in out:
+        fail(f"expected the stack counts line, drip wrote:\n{out[:600]}")
+
+
+def test_hostile_comm_in_exports():
+    """A command whose name holds ';', '<', a space and a newline (comm comes from the file
+    name): folded keeps one frame per process frame and one line per stack, pprof labels it."""
+    d = os.path.dirname(tmpfile("x"))
+    name = "a;b <x>\nq"
+    link = os.path.join(d, name)
+    shutil.copy(target("allocators"), link)
+    run = drip_trace([link])
+    report = run.report()
+    pid = report.processes[0]["pid"]
+    comm = report.processes[0]["comm"]
+    if "\n" not in comm or ";" not in comm:
+        raise Skip(f"comm came out as {comm!r}: cannot test hostile names with it")
+    _, out, _ = report_cmd(run.report_path, "-f", "folded", "--per-pid")
+    rows = parse_folded(out)
+    want = comm.replace(";", ":").replace("\n", "?") + f" [{pid}]"
+    bad = [r[0][0] for r in rows if r[0][0] != want]
+    if bad:
+        fail(f"expected the process frame {want!r} on every line, drip wrote {bad[:3]}")
+    expect_eq(sum(r[1] for r in rows), report.totals["outstanding_bytes"], "folded total")
+
+
+def test_bad_report_files():
+    """Missing: exit 2; malformed, truncated, another format: exit 4 with the place; usage: 1.
+    Always one line `drip: cannot read report 'F': ...`."""
+    report, tp, path = traced()
+    missing = tmpfile("missing.json")
+    rc, _, err = drip("report", missing)
+    expect_error(rc, err, (2,), "drip report MISSING.json")
+    if f"drip: cannot read report '{missing}': No such file or directory" not in err:
+        fail(f"unexpected message: {err!r}")
+    with open(path, "rb") as f:
+        text = f.read()
+    cases = {
+        "truncated": text[:len(text) // 2],
+        "garbage": b"\x00\x01garbage",
+        "format2": text.replace(b'"format": 1', b'"format": 2', 1),
+        "badtype": text.replace(b'"pid": ', b'"pid": "', 1),
+        "empty": b"",
+    }
+    for what, data in cases.items():
+        p = tmpfile(f"{what}.json")
+        with open(p, "wb") as f:
+            f.write(data)
+        rc, out, err = drip("report", p, "-f", "folded")
+        expect_error(rc, err, (4,), f"drip report {what}.json")
+        if not re.match(rf"^drip: cannot read report '{re.escape(p)}': line \d+ col \d+: ",
+                        err):
+            fail(f"{what}: expected 'drip: cannot read report ... line L col C: why', drip "
+                 f"wrote {err!r}")
+        if out:
+            fail(f"{what}: expected no output, drip wrote {out[:200]!r}")
+        if what == "format2" and "unsupported report format 2 (this drip reads format 1)" \
+                not in err:
+            fail(f"format2: expected the format to be named, drip wrote {err!r}")
+    rc, _, err = drip("report", "--diff", path, path, "-f", "pprof", "-o", tmpfile("d.pb.gz"))
+    expect_error(rc, err, (1,), "drip report --diff -f pprof")
+    rc, _, err = drip("report", "--diff", path)
+    expect_error(rc, err, (1,), "drip report --diff with one report")
+    rc, _, err = drip("report", path, "--weight", "pounds")
+    expect_error(rc, err, (1,), "drip report --weight pounds")
+    rc, _, err = drip("report", path, "-f", "xml")
+    expect_error(rc, err, (1,), "drip report -f xml")
+    # an output that cannot be written: exit 4, and nothing half-written left behind
+    rc, _, err = drip("report", path, "-o", "/nonexistent-dir/x.folded")
+    expect_error(rc, err, (4,), "drip report -o into a missing directory")
+    # svg/html diff: written, or refused clearly while their writer cannot diff
+    for fmt in ("svg", "html"):
+        rc, _, err = drip("report", "--diff", path, path, "-f", fmt, "-o", tmpfile(f"d.{fmt}"))
+        if rc != 0:
+            expect_error(rc, err, (1,), f"drip report --diff -f {fmt}")
+
+
+test_report_reexports_pprof.timeout = 180
+test_diff_of_two_runs.timeout = 90
+test_trace_writes_folded_and_pprof_directly.timeout = 120
