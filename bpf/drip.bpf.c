@@ -147,6 +147,22 @@ struct {
 	__type(value, struct drip_file_info);
 } file_tables SEC(".maps");
 
+/*
+ * Rows already found, by (file, pc): allocation sites repeat, so most frames
+ * cost one hash lookup instead of a ~20-step binary search.
+ */
+struct row_key {
+	struct drip_file_key file;
+	__u64 pc;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct row_key);
+	__type(value, struct drip_unwind_row);
+} row_cache SEC(".maps");
+
 /* files BPF asked user space about, so it asks once; user space clears them */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -384,6 +400,7 @@ static long unwind_step(__u32 i, void *data)
 	struct drip_unwind_row *row = NULL;
 	struct drip_frame_file *ff;
 	struct drip_file_info *fi;
+	struct row_key rk;
 	__u64 cfa, ra, lookup, off;
 	__u32 n = u->n;
 
@@ -416,10 +433,15 @@ static long unwind_step(__u32 i, void *data)
 	}
 	if (!fi->table)
 		return fp_step(u); /* a file without CFI */
-	row = find_row(ts, fi->table,
-		       (__u32)(lookup - u->map.start + u->map.pgoff + fi->vaddr_delta));
-	if (!row)
-		return fp_step(u);
+	rk.file = u->map.key;
+	rk.pc = lookup - u->map.start + u->map.pgoff + fi->vaddr_delta;
+	row = bpf_map_lookup_elem(&row_cache, &rk);
+	if (!row) {
+		row = find_row(ts, fi->table, (__u32)rk.pc);
+		if (!row)
+			return fp_step(u);
+		bpf_map_update_elem(&row_cache, &rk, row, BPF_ANY);
+	}
 	switch (row->cfa_type) {
 	case DRIP_CFA_RSP:
 		cfa = u->sp + row->cfa_off;
