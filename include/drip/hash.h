@@ -31,7 +31,8 @@ static inline uint64_t hash_bytes(const void *p, size_t n)
 		h ^= h >> 29;
 	}
 	w = 0;
-	memcpy(&w, s, n);
+	if (n)
+		memcpy(&w, s, n); /* s may be NULL when n is 0 */
 	return hash_mix(h ^ w);
 }
 

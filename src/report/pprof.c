@@ -159,7 +159,8 @@ static int keymap_get(struct keymap *m, const void *key, size_t len, uint32_t *i
 		return err;
 	for (k = h & (m->nr_slots - 1); m->slots[k]; k = (k + 1) & (m->nr_slots - 1)) {
 		it = &m->items[m->slots[k] - 1];
-		if (it->hash == h && it->len == len && !memcmp(m->keys.buf + it->off, key, len)) {
+		if (it->hash == h && it->len == len &&
+		    (!len || !memcmp(m->keys.buf + it->off, key, len))) {
 			*id = m->slots[k] - 1;
 			return 0;
 		}
