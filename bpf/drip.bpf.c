@@ -450,7 +450,8 @@ static long unwind_step(__u32 i, void *data)
 		cfa = u->bp + row->cfa_off;
 		break;
 	case DRIP_CFA_PLT:
-		cfa = u->sp + 8 + ((u->ip & 15) >= 11 ? 8 : 0);
+		/* cfa_off holds the stub's (rip & 15) threshold: 11, or 10 with IBT */
+		cfa = u->sp + 8 + ((u->ip & 15) >= (__u64)row->cfa_off ? 8 : 0);
 		break;
 	case DRIP_CFA_UNDEFINED:
 		u->done = 1;

@@ -81,7 +81,8 @@ struct cie {
 
 struct rule {
 	uint8_t cfa_type, rbp_type;
-	int16_t cfa_off, rbp_off;
+	int32_t cfa_off;
+	int16_t rbp_off;
 };
 
 struct build {
@@ -624,10 +625,10 @@ static void cfa_rule(Dwarf_Frame *fr, struct rule *u)
 	} else {
 		return;
 	}
-	if ((reg != REG_RSP && reg != REG_RBP) || !fits_s16(off))
+	if ((reg != REG_RSP && reg != REG_RBP) || off < INT32_MIN || off > INT32_MAX)
 		return;
 	u->cfa_type = reg == REG_RSP ? DRIP_CFA_RSP : DRIP_CFA_RBP;
-	u->cfa_off = (int16_t)off;
+	u->cfa_off = (int32_t)off;
 }
 
 /* The rule of the frame fr describes; see enum drip_cfa_type. */

@@ -30,11 +30,10 @@ enum drip_rbp_type {
 
 struct drip_unwind_row {
 	__u32 pc;      /* low 32 bits of the ELF vaddr; tables of files > 4 GiB are refused */
-	__s16 cfa_off;
+	__s32 cfa_off; /* 32 bits: python's and libc's largest frames exceed 32 KiB */
 	__s16 rbp_off;
 	__u8 cfa_type; /* enum drip_cfa_type */
 	__u8 rbp_type; /* enum drip_rbp_type */
-	__u16 pad;
 };
 
 /* Where a table's rows sit in the global rows array. */

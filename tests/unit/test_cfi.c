@@ -63,7 +63,7 @@ static const char prog_src[] =
 	"	sink = (long)p;\n"
 	"	return leaf(p[n]);\n"
 	"}\n"
-	"__attribute__((noinline)) long big(long n) /* CFA offset past s16 */\n"
+	"__attribute__((noinline)) long big(long n) /* CFA offset past s16: still rsp+N */\n"
 	"{\n"
 	"	char buf[40000];\n"
 	"	memset(buf, (int)n, sizeof(buf));\n"
@@ -266,10 +266,11 @@ static struct drip_unwind_row xrule(const struct xtab *x, uint64_t pc, bool sign
 				r.cfa_type = DRIP_CFA_PLT;
 				r.cfa_off = PLT_THRESH;
 			}
-	} else if (sscanf(cfa, "%7[a-z0-9]%ld%n", reg, &off, &n) == 2 && !cfa[n] && fits_s16(off) &&
+	} else if (sscanf(cfa, "%7[a-z0-9]%ld%n", reg, &off, &n) == 2 && !cfa[n] &&
+		   off >= INT32_MIN && off <= INT32_MAX &&
 		   (!strcmp(reg, "rsp") || !strcmp(reg, "rbp"))) {
 		r.cfa_type = !strcmp(reg, "rsp") ? DRIP_CFA_RSP : DRIP_CFA_RBP;
-		r.cfa_off = (int16_t)off;
+		r.cfa_off = (int32_t)off;
 	}
 	if (r.cfa_type != DRIP_CFA_RSP && r.cfa_type != DRIP_CFA_RBP)
 		r.rbp_type = DRIP_RBP_SAME, r.rbp_off = 0;
@@ -501,7 +502,6 @@ static void check_invariants(const struct cfi_table *t)
 
 		assert_true(r->cfa_type <= DRIP_CFA_EXPRESSION);
 		assert_true(r->rbp_type <= DRIP_RBP_OFFSET);
-		assert_int_equal(r->pad, 0);
 		if (i) {
 			assert_true(t->rows[i - 1].pc < r->pc);
 			assert_false(same(&t->rows[i - 1], r));
@@ -804,13 +804,12 @@ static void test_program_shapes(void **state)
 	for (r = cfi_table__find(t, dyn); r < t->rows + t->nr && r->cfa_type != DRIP_CFA_NONE; r++)
 		rbp_rule |= r->cfa_type == DRIP_CFA_RBP && r->cfa_off == 16;
 	for (r = cfi_table__find(t, big); r < t->rows + t->nr && r->cfa_type != DRIP_CFA_NONE; r++)
-		expr |= r->cfa_type == DRIP_CFA_EXPRESSION;
+		expr |= r->cfa_type == DRIP_CFA_RSP && r->cfa_off > INT16_MAX; /* a 40 KB frame */
 	for (size_t i = 0; i < t->nr; i++)
 		gap |= t->rows[i].cfa_type == DRIP_CFA_NONE && i + 1 < t->nr;
 	assert_true(rbp_rule);
 	assert_true(expr);
 	assert_true(gap);
-	assert_true(t->nr_expr > 0);
 	r = cfi_table__find(t, leaf);
 	assert_int_equal(r->cfa_type, DRIP_CFA_RSP);
 	assert_int_equal(r->cfa_off, 8);
