@@ -65,7 +65,8 @@ struct thread_state {
 	__u64 mmap_len;
 	__u64 mmap_flags;
 	__u32 mmap_exec_file; /* a file mapped executable: its table may be needed soon */
-	__u32 pad0;
+	__u32 sys_pending;    /* DRIP_FN_MREMAP or DRIP_FN_BRK between enter and exit */
+	__u64 sys_a0, sys_a1; /* mremap: old address, new length; brk: the old break */
 	struct pending p[DRIP_MAX_NEST];
 	struct drip_ev_stack stk; /* scratch for bpf_get_stack */
 	struct drip_ev_stack_ids ids;
@@ -978,5 +979,71 @@ int on_munmap_enter(struct munmap_enter_args *args)
 	if (!ts || ts->depth)
 		return 0;
 	emit_free(DRIP_FN_MUNMAP, args->addr, args->len);
+	return 0;
+}
+
+/* mremap of a mapping the program made: a realloc of that block */
+struct mremap_enter_args {
+	__u64 common;
+	__s64 nr;
+	__u64 addr, old_len, new_len, flags, new_addr;
+};
+
+SEC("tracepoint/syscalls/sys_enter_mremap")
+int on_mremap_enter(struct mremap_enter_args *args)
+{
+	struct thread_state *ts = traced_thread();
+
+	if (!ts || ts->depth)
+		return 0;
+	ts->sys_pending = DRIP_FN_MREMAP;
+	ts->sys_a0 = args->addr;
+	ts->sys_a1 = args->new_len;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mremap")
+int on_mremap_exit(struct sys_exit_args *args)
+{
+	struct thread_state *ts = traced_thread();
+
+	if (!ts || ts->sys_pending != DRIP_FN_MREMAP)
+		return 0;
+	ts->sys_pending = 0;
+	if (args->ret < 0 && args->ret > -4096)
+		return 0;
+	emit_alloc(args, ts, DRIP_FN_MREMAP, (__u64)args->ret, 1, ts->sys_a1, ts->sys_a0, true);
+	return 0;
+}
+
+/* brk/sbrk called by the program itself (not from inside malloc) */
+SEC("tracepoint/syscalls/sys_enter_brk")
+int on_brk_enter(void *args)
+{
+	struct thread_state *ts = traced_thread();
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!ts || ts->depth)
+		return 0;
+	ts->sys_pending = DRIP_FN_BRK;
+	ts->sys_a0 = BPF_CORE_READ(task, mm, brk);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_brk")
+int on_brk_exit(struct sys_exit_args *args)
+{
+	struct thread_state *ts = traced_thread();
+	__u64 old, now;
+
+	if (!ts || ts->sys_pending != DRIP_FN_BRK)
+		return 0;
+	ts->sys_pending = 0;
+	old = ts->sys_a0;
+	now = (__u64)args->ret; /* the break after the call (unchanged on failure) */
+	if (now > old)
+		emit_alloc(args, ts, DRIP_FN_BRK, old, 1, now - old, 0, true);
+	else if (now < old)
+		emit_free(DRIP_FN_BRK, now, old - now);
 	return 0;
 }

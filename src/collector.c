@@ -363,8 +363,9 @@ static bool is_allocator(const char *fn)
 
 static bool is_syscall_wrapper(const char *fn)
 {
-	static const char *const wrappers[] = { "mmap", "mmap64", "__mmap", "munmap", "__munmap",
-						"syscall" };
+	static const char *const wrappers[] = { "mmap",	  "mmap64", "__mmap", "munmap",
+						"__munmap", "mremap", "__mremap", "brk",
+						"__brk",  "sbrk",   "__sbrk", "syscall" };
 
 	for (size_t i = 0; fn && i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
 		if (!strcmp(fn, wrappers[i]))
@@ -383,8 +384,8 @@ static void drop_syscall_slot(struct resolved *r, uint32_t flags)
 	if (r->nr < 2)
 		return;
 	if (flags & DRIP_STACK_SITE_FIRST) {
-		/* a DWARF walk: the wrapper is frame 0 and its caller frame 1 */
-		if (is_syscall_wrapper(r->frames[0].function))
+		/* a DWARF walk: the wrappers (sbrk calls __brk) come first, then their caller */
+		for (int i = 0; i < 3 && r->nr > 1 && is_syscall_wrapper(r->frames[0].function); i++)
 			drop_frame(r, 0);
 		return;
 	}
@@ -540,8 +541,14 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 	}
 	if (__builtin_mul_overflow(ev->size, ev->nmemb, &size))
 		return 0; /* such a call cannot have succeeded: its old block lives on */
-	if (ev->old_addr)
+	if (ev->fn == DRIP_FN_MREMAP) {
+		/* only a mapping drip saw the program make moves as a block */
+		if (table__on_free(c->table, proc, ev->old_addr, 0))
+			return 0;
+		c->n.frees++;
+	} else if (ev->old_addr) {
 		release(c, proc, ev->old_addr, true); /* realloc moved or resized it */
+	}
 	if (ev->stack_hash) {
 		s = stacks__find(c->stacks, ev->stack_hash);
 		if (s >= 0)
@@ -566,13 +573,58 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 	return 0;
 }
 
+struct range {
+	uint32_t proc;
+	uint64_t lo, hi;
+	uint64_t *addrs;
+	size_t nr, cap;
+};
+
+static int in_range(uint32_t proc, uint64_t addr, uint64_t size, uint32_t stack, uint64_t ts,
+		    void *ctx)
+{
+	struct range *r = ctx;
+
+	if (proc != r->proc || addr < r->lo || addr >= r->hi)
+		return 0;
+	if (r->nr == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		uint64_t *n = realloc(r->addrs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->addrs = n;
+		r->cap = cap;
+	}
+	r->addrs[r->nr++] = addr;
+	return 0;
+}
+
+/* The break shrank below [addr, addr + len): the program's brk blocks there are gone. */
+static void release_range(struct collector *c, uint32_t proc, uint64_t addr, uint64_t len)
+{
+	struct range r = { .proc = proc, .lo = addr, .hi = addr + len };
+
+	if (r.hi < r.lo)
+		r.hi = UINT64_MAX;
+	table__for_each_block(c->table, in_range, &r); /* a scan: sbrk(-n) is rare */
+	for (size_t i = 0; i < r.nr; i++)
+		if (!table__on_free(c->table, proc, r.addrs[i], 0))
+			c->n.frees++;
+	free(r.addrs);
+}
+
 static void on_free(struct collector *c, const struct drip_ev_free *ev)
 {
 	uint64_t idx;
 
 	if (!u64map__get(&c->live, ev->hdr.tgid, &idx)) {
-		if (ev->fn != DRIP_FN_MUNMAP)
+		if (ev->fn != DRIP_FN_MUNMAP && ev->fn != DRIP_FN_BRK)
 			c->n.unknown_frees++;
+		return;
+	}
+	if (ev->fn == DRIP_FN_BRK) {
+		release_range(c, (uint32_t)idx, ev->addr, ev->len);
 		return;
 	}
 	/* munmap of something the program did not map itself is not a free */

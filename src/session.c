@@ -74,6 +74,10 @@ int session__open(const struct session_opts *o, struct session **out)
 		bpf_program__set_autoload(s->skel->progs.on_mmap_enter, false);
 		bpf_program__set_autoload(s->skel->progs.on_mmap_exit, false);
 		bpf_program__set_autoload(s->skel->progs.on_munmap_enter, false);
+		bpf_program__set_autoload(s->skel->progs.on_mremap_enter, false);
+		bpf_program__set_autoload(s->skel->progs.on_mremap_exit, false);
+		bpf_program__set_autoload(s->skel->progs.on_brk_enter, false);
+		bpf_program__set_autoload(s->skel->progs.on_brk_exit, false);
 	}
 	err = drip_bpf__load(s->skel);
 	if (err) {
@@ -95,8 +99,15 @@ int session__open(const struct session_opts *o, struct session **out)
 		s->skel->links.on_mmap_exit = bpf_program__attach(s->skel->progs.on_mmap_exit);
 		s->skel->links.on_munmap_enter =
 			bpf_program__attach(s->skel->progs.on_munmap_enter);
+		s->skel->links.on_mremap_enter =
+			bpf_program__attach(s->skel->progs.on_mremap_enter);
+		s->skel->links.on_mremap_exit = bpf_program__attach(s->skel->progs.on_mremap_exit);
+		s->skel->links.on_brk_enter = bpf_program__attach(s->skel->progs.on_brk_enter);
+		s->skel->links.on_brk_exit = bpf_program__attach(s->skel->progs.on_brk_exit);
 		if (!s->skel->links.on_mmap_enter || !s->skel->links.on_mmap_exit ||
-		    !s->skel->links.on_munmap_enter) {
+		    !s->skel->links.on_munmap_enter || !s->skel->links.on_mremap_enter ||
+		    !s->skel->links.on_mremap_exit || !s->skel->links.on_brk_enter ||
+		    !s->skel->links.on_brk_exit) {
 			err = -errno;
 			pr_err("cannot attach mmap tracepoints: %s", strerror(-err));
 			goto err_free;

@@ -26,6 +26,8 @@ enum drip_fn {
 	DRIP_FN_PVALLOC,
 	DRIP_FN_MMAP,	/* anonymous mmap made outside the allocator */
 	DRIP_FN_MUNMAP,
+	DRIP_FN_MREMAP, /* alloc: old_addr moved/resized to addr (only if old_addr is tracked) */
+	DRIP_FN_BRK,	/* alloc: the break grew by size at addr; free: it shrank to addr by len */
 	DRIP_FN__COUNT
 };
 
