@@ -1,0 +1,64 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# make bench: build the bench's own programs, install the tools drip is compared with, then
+# run bench/bench.py (it prints the table; see its docstring for the method).
+# Installing happens here only, never in `make check`. Knobs: BENCH_ROUNDS=N, BENCH_QUICK=1,
+# BENCH_NO_INSTALL=1 (skip what is missing instead of installing it).
+set -eu
+cd "$(dirname "$0")/.."
+B=build/bench
+mkdir -p $B
+
+# Targets of our own: -fno-builtin-malloc/free, or GCC may drop a malloc+free pair entirely
+for prog in churn_mt pool_bench leaker; do
+	${CC:-cc} -O2 -g -fno-omit-frame-pointer -fno-builtin-malloc -fno-builtin-free \
+		-Wall -Wextra -pthread -o $B/$prog bench/$prog.c
+done
+
+# bcc compiles memleak's BPF C at start-up against kernel headers. Kernels without
+# /lib/modules/$(uname -r)/build or CONFIG_IKHEADERS (this one) get the distro's headers:
+# memleak's uprobe programs only read pt_regs, whose layout those headers have right.
+has_kheaders() {
+	[ -e "/lib/modules/$(uname -r)/build/include/linux/kconfig.h" ] ||
+		[ -e /sys/kernel/kheaders.tar.xz ]
+}
+
+missing=
+for tool in bpftrace:bpftrace memleak-bpfcc:bpfcc-tools heaptrack:heaptrack valgrind:valgrind; do
+	command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
+done
+if ! has_kheaders && ! ls -d /usr/src/linux-headers-*-common >/dev/null 2>&1 &&
+	command -v dpkg >/dev/null 2>&1; then
+	missing="$missing linux-headers-$(dpkg --print-architecture)"
+fi
+if [ -n "$missing" ]; then
+	if [ "${BENCH_NO_INSTALL:-0}" = 1 ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		echo "bench: not installing$missing: those comparisons are skipped" >&2
+	else
+		echo "bench: installing$missing (log: $B/apt.log)" >&2
+		if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $missing; } >$B/apt.log 2>&1; then
+			echo "bench: apt-get install failed: those comparisons are skipped" >&2
+		fi
+	fi
+fi
+
+# bcc wants one tree; Debian splits it into -common (sources) and -ARCH (generated and
+# config), so lay both out as symlinks under $B/kheaders (rebuilt if a link went stale).
+if ! has_kheaders && [ -z "${BCC_KERNEL_SOURCE:-}" ]; then
+	common=$(ls -d /usr/src/linux-headers-*-common 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$common" ] && [ ! -e $B/kheaders/include/linux/kconfig.h ]; then
+		rm -rf $B/kheaders
+		mkdir -p $B/kheaders
+		cp -rs "$common/." $B/kheaders/
+		cp -rsf "${common%-common}-$(dpkg --print-architecture)/." $B/kheaders/ 2>/dev/null || true
+	fi
+	if [ -e $B/kheaders/include/generated/autoconf.h ]; then
+		BCC_KERNEL_SOURCE=$PWD/$B/kheaders
+		export BCC_KERNEL_SOURCE
+	fi
+fi
+
+PY=/usr/bin/python3
+[ -x $PY ] || PY=python3
+exec $PY bench/bench.py
