@@ -266,7 +266,14 @@ static __always_inline __u64 hash_stack(struct thread_state *ts)
 {
 	struct loop_ctx lc = { .ts = ts };
 
-	ts->hash = 0xcbf29ce484222325ULL ^ ts->stk.nr;
+	/*
+	 * Seeded with the address space: the same addresses mean other code in
+	 * another image (ASLR off, non-PIE), and each stack record's frames are
+	 * named by the process that sent it first.
+	 */
+	ts->hash = (0xcbf29ce484222325ULL ^ ts->stk.nr) +
+		   (__u64)BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), mm) *
+			   0x9e3779b97f4a7c15ULL;
 	bpf_loop(DRIP_MAX_FRAMES, hash_step, &lc, 0);
 	return ts->hash ? ts->hash : 1;
 }
@@ -415,8 +422,14 @@ static long unwind_step(__u32 i, void *data)
 	u->n = n + 1;
 	lookup = u->exact_ip ? u->ip : u->ip - 1;
 	u->exact_ip = 0;
-	if (find_mapping(ts, lookup) || !u->map.file_backed)
-		return fp_step(u); /* JIT code, or the VMA tree was busy */
+	if (find_mapping(ts, lookup)) {
+		/* the VMA tree was busy (another thread in mmap): stop rather than guess */
+		stat_inc(DRIP_STAT_UNWIND_FAIL);
+		u->cut = 1;
+		return 1;
+	}
+	if (!u->map.file_backed)
+		return fp_step(u); /* JIT code: frame pointers, if it keeps them */
 	off = u->ip - u->map.start + u->map.pgoff;
 	ff->offset = off;
 	ff->key = u->map.key;
@@ -869,9 +882,17 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = p->tgid;
+	struct thread_state *ts;
 
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
+	/* task storage outlives execve: calls pending in the old image never return */
+	ts = bpf_task_storage_get(&threads, p, 0, 0);
+	if (ts) {
+		ts->depth = 0;
+		ts->mmap_pending = 0;
+		ts->sys_pending = 0;
+	}
 	emit_proc(DRIP_EV_EXEC, p, 0, bprm);
 	return 0;
 }
@@ -918,8 +939,9 @@ static __always_inline struct thread_state *traced_thread(void)
 }
 
 /*
- * Thread stacks (MAP_STACK) and fixed mappings (the loader placing .bss) are
- * the runtime's, not the program's; mappings made inside an allocator call
+ * Private anonymous mappings only (shared ones are IPC, not heap).  Thread
+ * stacks (MAP_STACK) and fixed mappings (the loader placing .bss) are the
+ * runtime's, not the program's; mappings made inside an allocator call
  * are the allocator's and already counted through it.
  */
 SEC("tracepoint/syscalls/sys_enter_mmap")
@@ -934,7 +956,8 @@ int on_mmap_enter(struct mmap_enter_args *args)
 			ts->mmap_exec_file = 1;
 		return 0;
 	}
-	if (!(args->flags & MAP_ANONYMOUS_) || (args->flags & (MAP_FIXED_ | MAP_STACK_)))
+	if (!(args->flags & MAP_ANONYMOUS_) ||
+	    (args->flags & (MAP_SHARED_ | MAP_FIXED_ | MAP_STACK_)))
 		return 0;
 	ts = traced_thread();
 	if (!ts || ts->depth)

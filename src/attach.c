@@ -306,11 +306,16 @@ static int probe_file(struct attach *a, const char *path, const struct stat *st)
 			dup |= offs[j] == offs[i];
 		if (dup)
 			continue; /* an alias (aligned_alloc = memalign): one probe per offset */
-		err = add_event(a, path,
-				d->ret == NO_PROG ? entry_probe_offset(elf, offs[i]) : offs[i],
-				d->entry, d->sym, false);
-		if (!err && d->ret != NO_PROG)
-			err = add_event(a, path, offs[i], d->ret, d->sym, true);
+		/*
+		 * The return probe first, here and (by event order) on every thread:
+		 * an entry seen without its return armed would leave the thread
+		 * looking "inside the allocator" until a later call cleans it up.
+		 */
+		err = d->ret != NO_PROG ? add_event(a, path, offs[i], d->ret, d->sym, true) : 0;
+		if (!err)
+			err = add_event(a, path,
+					d->ret == NO_PROG ? entry_probe_offset(elf, offs[i]) : offs[i],
+					d->entry, d->sym, false);
 		if (err)
 			goto out;
 		n++;
@@ -335,12 +340,14 @@ static bool file_known(const struct attach *a, const struct stat *st)
 int attach__allocator_file(struct attach *a, const char *path)
 {
 	struct stat st;
+	int err;
 
 	if (stat(path, &st))
 		return -errno;
 	if (file_known(a, &st))
 		return 0;
-	return probe_file(a, path, &st);
+	err = probe_file(a, path, &st);
+	return err ? err : 1;
 }
 
 int attach__allocators_of(struct attach *a, pid_t pid)
@@ -351,6 +358,11 @@ int attach__allocators_of(struct attach *a, pid_t pid)
 	err = procmaps__read(pid, &maps);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
+	if (!maps->nr) {
+		/* only a process that is exiting (or a zombie) maps nothing */
+		procmaps__free(maps);
+		return -ESRCH;
+	}
 	for (size_t i = 0; i < maps->nr; i++) {
 		const struct vma *v = &maps->vmas[i];
 		char path[96];

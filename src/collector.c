@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drip/collector.h"
@@ -28,6 +29,7 @@ struct proc {
 	bool exited;
 	bool replaced; /* its image was replaced by exec: not reported */
 	bool maps_stale; /* exec'd: libraries were not mapped yet when maps were read */
+	uint64_t start_ticks; /* /proc start time when first read (0: never): tells pid reuse */
 	struct procmaps *maps;
 };
 
@@ -179,6 +181,8 @@ static void proc_read_identity(struct collector *c, struct proc *p)
 
 	free(p->comm);
 	free(p->exe);
+	if (!p->start_ticks)
+		p->start_ticks = proc_start_ticks(p->pid);
 	snprintf(path, sizeof(path), "/proc/%d/comm", p->pid);
 	p->comm = read_small(path);
 	snprintf(path, sizeof(path), "/proc/%d/exe", p->pid);
@@ -282,6 +286,23 @@ static pid_t read_ppid(pid_t pid)
 	return ppid;
 }
 
+/*
+ * /proc gives start times on the boot clock (it counts suspend); BPF's
+ * timestamps and task start times are monotonic.  Convert, so both compare.
+ */
+static uint64_t boot_to_monotonic(uint64_t boot_ns)
+{
+	struct timespec b, m;
+	int64_t off; /* time spent suspended: >= 0, but the two reads race by nanoseconds */
+
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	off = (int64_t)(b.tv_sec - m.tv_sec) * 1000000000LL + (b.tv_nsec - m.tv_nsec);
+	if (off < 0)
+		off = 0;
+	return boot_ns > (uint64_t)off ? boot_ns - (uint64_t)off : 0;
+}
+
 int collector__add_process(struct collector *c, pid_t pid)
 {
 	uint64_t ticks = proc_start_ticks(pid);
@@ -290,7 +311,8 @@ int collector__add_process(struct collector *c, pid_t pid)
 
 	if (!ticks)
 		return -ESRCH;
-	i = proc_new(c, pid, read_ppid(pid), ticks * (1000000000ULL / (hz > 0 ? hz : 100)), 0);
+	i = proc_new(c, pid, read_ppid(pid),
+		     boot_to_monotonic(ticks * (1000000000ULL / (hz > 0 ? hz : 100))), 0);
 	if (i < 0)
 		return i;
 	proc_read_identity(c, &c->procs[i]);
@@ -317,9 +339,13 @@ size_t collector__reap_dead(struct collector *c)
 		struct proc *p = &c->procs[i];
 		uint64_t idx;
 
+		uint64_t ticks;
+
 		if (p->exited || !u64map__get(&c->live, (uint64_t)p->pid, &idx) || idx != i)
 			continue;
-		if (!kill(p->pid, 0) || errno != ESRCH)
+		/* gone, or its pid now names another process (started at another time) */
+		ticks = proc_start_ticks(p->pid);
+		if (ticks && (!p->start_ticks || ticks == p->start_ticks))
 			continue;
 		p->exited = true;
 		u64map__del(&c->live, (uint64_t)p->pid);
@@ -553,10 +579,10 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 		s = stacks__find(c->stacks, ev->stack_hash);
 		if (s >= 0)
 			stack = (uint32_t)s;
+		else
+			c->n.unknown_stacks++; /* its stack record was lost */
 	}
-	if (stack == NO_STACK)
-		c->n.unknown_stacks++;
-	else if (!table__site(c->table, proc, stack))
+	if (stack != NO_STACK && !table__site(c->table, proc, stack))
 		resolve_site(c, proc, stack);
 	if (ev->fn == DRIP_FN_MMAP && stack != NO_STACK && site_in_allocator(c, proc, stack)) {
 		c->n.allocator_mmaps++;
@@ -1147,8 +1173,12 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		so->bpf_drops ?
 			so->bpf_drops[DRIP_STAT_STACK_ERR] + so->bpf_drops[DRIP_STAT_UNWIND_FAIL] :
 			0;
-	o->r.incomplete =
-		o->r.totals.events_lost || o->r.totals.unwind_failures || c->n.unknown_stacks;
+	/*
+	 * Incomplete: an event or a whole stack was lost.  A walk cut short is
+	 * counted in unwind_failures and flagged on its stack ("truncated").
+	 */
+	o->r.incomplete = o->r.totals.events_lost || c->n.unknown_stacks ||
+			  (so->bpf_drops && so->bpf_drops[DRIP_STAT_STACK_ERR]);
 	o->r.processes = o->procs;
 	o->r.stacks = o->stacks;
 	o->r.merged = o->merged;

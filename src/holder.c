@@ -38,7 +38,13 @@ pid_t holder__start(void)
 	pid_t self = getpid(), pid;
 	int fd, err;
 
-	fd = memfd_create("drip-holder", MFD_CLOEXEC);
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+	/* vm.memfd_noexec may forbid exec unless asked; kernels before 6.3 reject the flag */
+	fd = memfd_create("drip-holder", MFD_CLOEXEC | MFD_EXEC);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("drip-holder", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	err = write_all(fd, drip_holder_start, (size_t)(drip_holder_end - drip_holder_start));

@@ -25,10 +25,13 @@
 #include "drip/unwinder.h"
 
 static volatile sig_atomic_t stop_requests;
+static struct rlimit saved_nofile; /* before attach raised it: the command gets this one */
 
+/* First Ctrl-C: stop (with --grace); second: report at once; third: die. */
 static void on_stop_signal(int sig)
 {
-	stop_requests++;
+	if (++stop_requests >= 2)
+		signal(sig, SIG_DFL);
 }
 
 static uint64_t now_ns(void)
@@ -52,22 +55,45 @@ struct tracer {
 	uint64_t records; /* ring-buffer records consumed */
 };
 
+static int attach_all(struct tracer *t);
+static void preload_file(const char *path, void *ctx);
+
 static int on_event(void *ctx, const void *data, size_t size)
 {
 	struct tracer *t = ctx;
 	int type = collector__on_event(t->c, data, size);
 
 	t->records++;
-	/* a new image may bring its own allocator (a static binary, another libc) */
+	/*
+	 * A new image: build the tables of the program and its libraries now,
+	 * while the loader is still starting it, and probe what allocator it
+	 * brings (a static binary, another libc, jemalloc).
+	 */
 	if (type == DRIP_EV_EXEC && t->a) {
-		const struct drip_ev_hdr *h = data;
+		const struct drip_ev_proc *e = data;
+		char exe[64], path[sizeof(e->filename) + 1];
 
-		attach__allocators_of(t->a, h->tgid);
+		snprintf(exe, sizeof(exe), "/proc/%u/exe", e->hdr.tgid);
+		memcpy(path, e->filename, sizeof(e->filename));
+		path[sizeof(e->filename)] = 0;
+		/* the image itself while it lives; else the path execve was given */
+		if (!access(exe, F_OK))
+			needed__closure(exe, 256, preload_file, t);
+		else if (path[0])
+			needed__closure(path, 256, preload_file, t);
+		attach__allocators_of(t->a, e->hdr.tgid);
 	}
-	if (type == DRIP_EV_NEED_FILE && t->u) {
+	if (type == DRIP_EV_NEED_FILE) {
 		const struct drip_ev_need_file *n = data;
+		char path[96];
 
-		unwinder__need_file(t->u, n->hdr.tgid, n->dev, n->ino, n->start, n->end);
+		if (t->u)
+			unwinder__need_file(t->u, n->hdr.tgid, n->dev, n->ino, n->start, n->end);
+		/* a library mapped executable: an allocator arriving by dlopen is probed now */
+		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", n->hdr.tgid,
+			 (unsigned long long)n->start, (unsigned long long)n->end);
+		if (t->a && attach__allocator_file(t->a, path) > 0)
+			attach_all(t);
 	}
 	return 0;
 }
@@ -106,10 +132,17 @@ static void preload_tables(struct tracer *t)
 	procmaps__free(m);
 }
 
-/* The command and the libraries it will load: their tables exist before it runs. */
+/*
+ * The command and the libraries it will load: their tables exist and their
+ * allocators (jemalloc, tcmalloc, another libc) are probed before it runs.
+ */
 static void preload_file(const char *path, void *ctx)
 {
-	unwinder__preload(ctx, path);
+	struct tracer *t = ctx;
+
+	if (t->u)
+		unwinder__preload(t->u, path);
+	attach__allocator_file(t->a, path);
 }
 
 static void on_late_free(void *ctx, uint32_t tgid, uint64_t addr, uint64_t ts)
@@ -137,7 +170,6 @@ static int check_pid(pid_t pid)
 		pr_err("cannot trace PID %d: no such process", pid);
 		return EXIT_TARGET;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	if (is_kernel_thread(pid)) {
 		pr_err("cannot trace PID %d: it is a kernel thread (no user-space allocator)", pid);
 		return EXIT_TARGET;
@@ -253,8 +285,11 @@ static int spawn_child(struct tracer *t, int *go_fd, int *err_fd)
 		int e;
 
 		setpgid(0, 0);
+		/* the command starts as it would without drip */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		setrlimit(RLIMIT_NOFILE, &saved_nofile);
 		close(go[1]);
 		close(res[0]);
 		if (read(go[0], &c, 1) != 1)
@@ -450,6 +485,7 @@ int trace__run(const struct trace_opts *o)
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 
 	so.ctx = &t;
+	getrlimit(RLIMIT_NOFILE, &saved_nofile);
 	if (geteuid() != 0) {
 		pr_err("cannot trace: permission denied (drip needs root: CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)");
 		pr_hint("run it with sudo; 'drip doctor' lists what is missing");
@@ -499,9 +535,11 @@ int trace__run(const struct trace_opts *o)
 		/* the child runs drip's image until it execs: probe the libc it will
 		 * most likely bind, and the command itself when it carries malloc */
 		attach__allocators_of(t.a, getpid());
-		attach__allocator_file(t.a, cmd_path);
-		if (t.u)
-			needed__closure(cmd_path, 256, preload_file, t.u);
+		needed__closure(cmd_path, 256, preload_file, &t);
+		if (!attach__nr_files(t.a)) {
+			pr_err("cannot trace '%s': no allocator could be probed", o->argv[0]);
+			goto out;
+		}
 		err = attach_all(&t);
 		if (err)
 			goto out;
@@ -517,6 +555,10 @@ int trace__run(const struct trace_opts *o)
 		attach__nr_threads(t.a), attach__nr_files(t.a), attach__nr_files(t.a) == 1 ? "" : "s");
 
 	t.t_start = now_ns();
+	if (go_fd >= 0 && stop_requests) {
+		ret = EXIT_OK; /* Ctrl-C during attach: the command never starts */
+		goto out;
+	}
 	if (go_fd >= 0) {
 		int e = 0;
 

@@ -260,11 +260,16 @@ int unwinder__need_file(struct unwinder *u, pid_t pid, uint64_t dev, uint64_t in
 	u->st.requests++;
 	if (file_find(u, &k))
 		return 0;
-	/* the maps line names the file; map_files opens the very inode mapped */
+	/*
+	 * The maps line names the file and map_files opens the very file mapped.
+	 * Match the mapping by its range, not by (dev, inode): on overlayfs the
+	 * kernel's VMA holds the backing inode while maps prints the overlay's.
+	 * The file is registered under BPF's key.
+	 */
 	err = procmaps__read(pid, &maps);
 	v = err ? NULL : procmaps__find(maps, start);
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
-	if (!v || v->inode != ino || kernel_dev(v->dev_major, v->dev_minor) != dev)
+	if (!v || v->start != start || v->end != end || v->path[0] != '/')
 		err = -ESRCH;
 	else
 		err = file_add(u, &k, path, v->path);

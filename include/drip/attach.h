@@ -29,7 +29,12 @@ void attach__free(struct attach *a);
  * -ENOENT when the process maps none, -ESRCH when it is gone.
  */
 int attach__allocators_of(struct attach *a, pid_t pid);
-/* Probe the allocators in the file at path (e.g. a static executable). */
+/*
+ * Probe the allocators in the file at path (a static executable, a library
+ * loaded at start or by dlopen).  1: newly probed (threads that inherited
+ * their events miss the new probes: watch them with attach__process); 0:
+ * already probed; -ENOENT: not an allocator; other -errno.
+ */
 int attach__allocator_file(struct attach *a, const char *path);
 
 /*

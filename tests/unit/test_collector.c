@@ -443,20 +443,35 @@ static void test_alloc_with_unknown_stack(void **state)
 	struct report *r;
 
 	send_fork(c, P1, 1);
-	send_malloc(c, P1, 10, A1, 100, H1); /* its stack record never arrived */
-	send_malloc(c, P1, 11, A2, 30, 0);   /* capture failed */
-	assert_int_equal(collector__counts(c)->unknown_stacks, 2);
+	send_malloc(c, P1, 10, A1, 100, H1); /* its stack record never arrived: lost */
+	send_malloc(c, P1, 11, A2, 30, 0);   /* no stack taken (--no-stacks, or counted in BPF) */
+	assert_int_equal(collector__counts(c)->unknown_stacks, 1);
 
 	r = snap(c);
 	assert_totals(r, 2, 0, 130, 2, 0, 0); /* counted all the same */
 	assert_true(r->incomplete);
-	assert_int_equal(drop(r, "unknown_stacks"), 2);
+	assert_int_equal(drop(r, "unknown_stacks"), 1);
 	assert_int_equal(r->nr_stacks, 1);
 	assert_row(&r->stacks[0], P1, 130, 2, 2, 0);
 	assert_string_equal(r->stacks[0].stack_id, "0000000000000000");
 	assert_int_equal(r->stacks[0].nr_frames, 0);
 	assert_int_equal(r->nr_merged, 1);
 	assert_string_equal(r->merged[0].stack_id, "0000000000000000");
+	collector__report_free(r);
+	collector__free(c);
+}
+
+/* --no-stacks: no stack is expected, so none is missing */
+static void test_no_stacks_is_complete(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1);
+	send_malloc(c, P1, 10, A1, 100, 0);
+	r = snap(c);
+	assert_false(r->incomplete);
+	assert_int_equal(collector__counts(c)->unknown_stacks, 0);
 	collector__report_free(r);
 	collector__free(c);
 }
@@ -1046,15 +1061,13 @@ static void test_bpf_drops_are_named_and_lost(void **state)
 	assert_int_equal(r->totals.events_lost, lost + 1);
 	assert_int_equal(r->totals.unwind_failures, 64 + 4096); /* stack_error + unwind_failures */
 	assert_true(r->incomplete);
-	assert_int_equal(r->nr_drops, NR_KNOWN_STATS + 2);
+	assert_int_equal(r->nr_drops, NR_KNOWN_STATS + 1); /* hash 0: no stack taken, none lost */
 	for (size_t i = 0; i < NR_KNOWN_STATS; i++) {
 		assert_string_equal(r->drop_names[i], stat_names[i]);
 		assert_int_equal(r->drop_counts[i], drops[i]);
 	}
 	assert_string_equal(r->drop_names[NR_KNOWN_STATS], "implied_frees");
 	assert_int_equal(r->drop_counts[NR_KNOWN_STATS], 1);
-	assert_string_equal(r->drop_names[NR_KNOWN_STATS + 1], "unknown_stacks");
-	assert_int_equal(r->drop_counts[NR_KNOWN_STATS + 1], 2);
 	collector__report_free(r);
 	collector__free(c);
 }
@@ -1309,6 +1322,7 @@ int main(void)
 		cmocka_unit_test(test_add_process_of_missing_pid_fails),
 		cmocka_unit_test(test_free_null_is_noop),
 		cmocka_unit_test(test_late_free_after_pid_reuse_hits_old_image),
+		cmocka_unit_test(test_no_stacks_is_complete),
 		cmocka_unit_test(test_forged_tgids_are_bad_records),
 		cmocka_unit_test(test_overflowing_reallocarray_keeps_old_block),
 	};
