@@ -226,8 +226,13 @@ static int add_event(struct attach *a, const char *path, uint64_t off, size_t pr
 	ev->holder_fd = -1;
 	err = tracefs__probe_add(ev->name, path, off, ret);
 	if (err) {
-		pr_err("cannot define probe %s at %s:0x%" PRIx64 ": %s", ev->name, path, off,
-		       strerror(-err));
+		/* ENOENT: the process whose map_files named the file is gone (callers say so) */
+		if (err == -ENOENT)
+			pr_debug("cannot define probe %s at %s:0x%" PRIx64 ": %s", ev->name, path,
+				 off, strerror(-err));
+		else
+			pr_err("cannot define probe %s at %s:0x%" PRIx64 ": %s", ev->name, path,
+			       off, strerror(-err));
 		return err;
 	}
 	a->nr_events++;

@@ -391,6 +391,16 @@ static void reap_child(struct tracer *t)
 	}
 }
 
+/* Gone, or exiting: a process that maps nothing. */
+static bool process_gone(pid_t pid)
+{
+	struct procmaps *m = NULL;
+	bool gone = procmaps__read(pid, &m) || !m->nr;
+
+	procmaps__free(m);
+	return gone;
+}
+
 static int attach_targets(struct tracer *t)
 {
 	const struct trace_opts *o = t->o;
@@ -405,6 +415,8 @@ static int attach_targets(struct tracer *t)
 			return -ESRCH;
 		}
 		err = attach__allocators_of(t->a, o->pids[i]);
+		if (err < 0 && process_gone(o->pids[i]))
+			err = -ESRCH; /* it exited while we probed its files */
 		if (err == -ESRCH) {
 			pr_err("cannot trace PID %d: it exited", o->pids[i]);
 			return err;
