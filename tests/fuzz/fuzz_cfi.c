@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct drip_unwind_row *r = &t->rows[i];
 
-		if (r->cfa_type > DRIP_CFA_EXPRESSION || r->rbp_type > DRIP_RBP_OFFSET || r->pad)
+		if (r->cfa_type > DRIP_CFA_EXPRESSION || r->rbp_type > DRIP_RBP_OFFSET)
 			__builtin_trap();
 		if (i && t->rows[i - 1].pc >= r->pc)
 			__builtin_trap(); /* sorted, one row per pc */
