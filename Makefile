@@ -9,7 +9,7 @@ ARCH	:= x86
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD)
-LDLIBS	:= -lbpf -ldw -lelf -lz
+LDLIBS	:= -lbpf -ldw -lelf -lz -liberty
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Ivmlinux -Iinclude
