@@ -18,10 +18,22 @@
  * FIFO planted at a mapped path cannot block us and no device is opened.
  * A failed module is remembered; it is retried only for another pid, and
  * only a few times.  The cache holds no file descriptors.
+ *
+ * Source lines (symbolizer__source) come from DWARF, looked for once per
+ * build-id when a frame of that module is first shown: the module's file is
+ * reopened the way it was opened (through the process it was last seen in)
+ * and must still have its build-id; its own DWARF is used, else a separate
+ * debug file found by .gnu_debuglink or build-id (first inside the process's
+ * root, then in ours), else one from debuginfod.  A separate file is used
+ * only when its build-id matches (or, for a binary without one, the
+ * debuglink CRC).  srcline.c parses what is found; it holds the file's bytes,
+ * not a descriptor.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,17 +43,27 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "drip/demangle.h"
 #include "drip/elf.h"
+#include "drip/hash.h"
 #include "drip/log.h"
+#include "drip/srcline.h"
 #include "drip/symbolize.h"
+#include "drip/u64map.h"
 
 #define MAX_TRIES   3	       /* opens of a failing module (each with another pid) */
 #define MAX_LOADED  (1u << 14) /* parsed ELF files kept; later modules stay unresolved */
 #define MIN_BUCKETS 64
+#define MAX_REOPENS 8 /* files with a build-id tried when reopening a module */
+#define DEBUG_ROOT  "/usr/lib/debug"
+#define DFD_ONE_NS  (10ull * 1000000000) /* one debuginfod lookup */
+#define DFD_ALL_NS  (30ull * 1000000000) /* all of them, per symbolizer */
 
 enum module_state { MOD_NEW, MOD_LOADED, MOD_FAILED, MOD_PSEUDO };
+enum src_state { SRC_NEW, SRC_READY, SRC_NONE };
 
 struct module {
 	struct module *next; /* hash chain */
@@ -54,10 +76,30 @@ struct module {
 	int failed_pid;
 	unsigned int tries;
 	struct elf_file *elf;
-	char path[]; /* interned: what sym_info.module points to */
+	int pid;	     /* the process it was last seen mapped in (0: none) */
+	uint64_t start, end; /* ...and where, for /proc/PID/map_files/START-END */
+	enum src_state src_state;
+	struct srcline *src; /* its DWARF, wherever it was found */
+	char path[];	     /* interned: what sym_info.module points to */
 };
 
 #define BID_BUCKETS 1024
+
+/* libdebuginfod, loaded when first needed (the library is optional) */
+struct dfd {
+	bool tried;
+	void *lib, *client;
+	void (*end)(void *client);
+	int (*find_debuginfo)(void *client, const unsigned char *id, int len, char **path);
+	uint64_t spent_ns, deadline;
+};
+
+/* A demangled name, found by its mangled one */
+struct dname {
+	struct dname *next;
+	char *out; /* NULL: not demangled, show raw */
+	char raw[];
+};
 
 struct symbolizer {
 	struct module **buckets;
@@ -65,6 +107,10 @@ struct symbolizer {
 	size_t nr_buckets; /* a power of two */
 	size_t nr_modules;
 	size_t nr_loaded;
+	char *debug_root;
+	struct u64map dnames; /* hash of a mangled name -> struct dname chain */
+	struct dfd dfd;
+	size_t source_calls;
 };
 
 struct symbolizer *symbolizer__new(void)
@@ -79,7 +125,23 @@ struct symbolizer *symbolizer__new(void)
 		return NULL;
 	}
 	s->nr_buckets = MIN_BUCKETS;
+	u64map__init(&s->dnames);
+	if (symbolizer__set_debug_root(s, getenv("DRIP_DEBUG_ROOT"))) {
+		symbolizer__free(s);
+		return NULL;
+	}
 	return s;
+}
+
+int symbolizer__set_debug_root(struct symbolizer *s, const char *dir)
+{
+	char *d = strdup(dir && dir[0] == '/' ? dir : DEBUG_ROOT);
+
+	if (!d)
+		return -ENOMEM;
+	free(s->debug_root);
+	s->debug_root = d;
+	return 0;
 }
 
 void symbolizer__free(struct symbolizer *s)
@@ -92,9 +154,27 @@ void symbolizer__free(struct symbolizer *s)
 		for (; m; m = next) {
 			next = m->next;
 			elf_file__close(m->elf);
+			srcline__close(m->src);
 			free(m);
 		}
 	}
+	for (size_t i = 0; i < s->dnames.cap; i++) {
+		struct dname *n, *next;
+
+		if (!s->dnames.keys[i])
+			continue;
+		for (n = (struct dname *)(uintptr_t)s->dnames.vals[i]; n; n = next) {
+			next = n->next;
+			free(n->out);
+			free(n);
+		}
+	}
+	u64map__release(&s->dnames);
+	if (s->dfd.client)
+		s->dfd.end(s->dfd.client);
+	if (s->dfd.lib)
+		dlclose(s->dfd.lib);
+	free(s->debug_root);
 	free(s->buckets);
 	free(s);
 }
@@ -300,6 +380,9 @@ static void module_load(struct symbolizer *s, struct module *m, int pid, const s
 	if (err)
 		goto out_fail;
 	m->state = MOD_LOADED;
+	m->pid = pid > 0 ? pid : 0;
+	m->start = v->start;
+	m->end = v->end;
 	s->nr_loaded++;
 	index_build_id(s, m);
 	return;
@@ -309,6 +392,16 @@ out_fail:
 	m->state = MOD_FAILED;
 	m->failed_pid = pid;
 	m->tries++;
+}
+
+/* A live process maps m here now: the likeliest way to reopen it later. */
+static void module_seen(struct module *m, int pid, const struct vma *v)
+{
+	if (pid > 0 && m->state == MOD_LOADED) {
+		m->pid = pid;
+		m->start = v->start;
+		m->end = v->end;
+	}
 }
 
 static bool should_load(const struct module *m, int pid)
@@ -348,6 +441,8 @@ int symbolizer__resolve(struct symbolizer *s, int pid, const struct procmaps *ma
 	out->file_offset = off;
 	if (should_load(m, pid))
 		module_load(s, m, pid, v);
+	else
+		module_seen(m, pid, v);
 	if (m->state != MOD_LOADED || forged)
 		return 0;
 	out->build_id_len = elf_file__build_id(m->elf, &out->build_id);
@@ -368,6 +463,8 @@ void symbolizer__learn_maps(struct symbolizer *s, int pid, const struct procmaps
 		m = module_get(s, v);
 		if (m && should_load(m, pid))
 			module_load(s, m, pid, v);
+		else if (m)
+			module_seen(m, pid, v);
 	}
 }
 
@@ -413,4 +510,400 @@ int symbolizer__resolve_build_id(struct symbolizer *s, const uint8_t *id, size_t
 	if (!out->function)
 		out->function_delta = 0;
 	return 0;
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+const char *symbolizer__demangle(struct symbolizer *s, const char *name)
+{
+	struct dname *n, *head = NULL;
+	uint64_t key, v;
+	size_t len;
+
+	if (!s || !name || name[0] != '_' || name[1] != 'Z')
+		return name;
+	len = strlen(name);
+	key = hash_bytes(name, len) | 1; /* never 0 */
+	if (u64map__get(&s->dnames, key, &v))
+		head = (struct dname *)(uintptr_t)v;
+	for (n = head; n; n = n->next)
+		if (!strcmp(n->raw, name))
+			return n->out ? n->out : name;
+	n = malloc(sizeof(*n) + len + 1);
+	if (!n)
+		return name;
+	n->out = demangle__name(name);
+	memcpy(n->raw, name, len + 1);
+	n->next = head;
+	if (u64map__set(&s->dnames, key, (uintptr_t)n)) {
+		free(n->out);
+		free(n);
+		return name;
+	}
+	return n->out ? n->out : name;
+}
+
+/* ---- finding DWARF ---------------------------------------------------------- */
+
+static bool same_id(const struct srcline *f, const uint8_t *id, size_t len)
+{
+	const uint8_t *fid;
+
+	return srcline__build_id(f, &fid) == len && (!len || !memcmp(fid, id, len));
+}
+
+/* The regular file at path: inside pid's root (pid > 0), else in ours. fd or -errno. */
+static int open_in(int pid, const char *path, struct stat *st)
+{
+	char proc[64];
+	int root, fd;
+
+	if (pid <= 0)
+		return open_regular(AT_FDCWD, path, false, st);
+	snprintf(proc, sizeof(proc), "/proc/%d/root", pid);
+	root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	fd = open_regular(root, path, true, st);
+	close(root);
+	return fd;
+}
+
+/*
+ * A separate debug file at path, if it is the one for this binary: its
+ * build-id is the binary's (len > 0), or its CRC the debuglink's.  Looked
+ * for inside the process's root first (the target's own files), then in ours.
+ */
+static struct srcline *try_debug(int pid, const char *path, const uint8_t *id, size_t len,
+				 const uint32_t *crc)
+{
+	struct stat st, tried = { 0 };
+
+	for (int i = pid > 0 ? 0 : 1; i < 2; i++) {
+		struct srcline *f = NULL;
+		int fd = open_in(i ? 0 : pid, path, &st);
+
+		if (fd < 0)
+			continue;
+		if (i == 1 && st.st_ino == tried.st_ino && st.st_dev == tried.st_dev) {
+			close(fd); /* the same file as inside the root, refused already */
+			break;
+		}
+		tried = st;
+		if (srcline__open_fd(fd, &f))
+			f = NULL;
+		close(fd);
+		if (f && srcline__has_dwarf(f) &&
+		    (len ? same_id(f, id, len) : crc && srcline__crc32(f) == *crc)) {
+			pr_debug("symbolize: DWARF from '%s'", path);
+			return f;
+		}
+		srcline__close(f);
+	}
+	return NULL;
+}
+
+static int dfd_progress(void *client, long a, long b);
+
+static void dfd_load(struct dfd *d)
+{
+	void *(*begin)(void);
+	void (*set_progressfn)(void *, int (*)(void *, long, long));
+	void (*set_user_data)(void *, void *);
+
+	d->tried = true;
+	/* never unloaded: libcurl and its TLS library keep state from their constructors */
+	d->lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (!d->lib) {
+		pr_debug("symbolize: DEBUGINFOD_URLS is set but libdebuginfod is not there: %s",
+			 dlerror());
+		return;
+	}
+	begin = (void *(*)(void))dlsym(d->lib, "debuginfod_begin");
+	d->end = (void (*)(void *))dlsym(d->lib, "debuginfod_end");
+	d->find_debuginfo = (int (*)(void *, const unsigned char *, int, char **))dlsym(
+		d->lib, "debuginfod_find_debuginfo");
+	set_progressfn = (void (*)(void *, int (*)(void *, long, long)))dlsym(
+		d->lib, "debuginfod_set_progressfn");
+	set_user_data = (void (*)(void *, void *))dlsym(d->lib, "debuginfod_set_user_data");
+	/* without a progress callback there is no deadline: do without debuginfod */
+	if (!begin || !d->end || !d->find_debuginfo || !set_progressfn || !set_user_data)
+		return;
+	d->client = begin();
+	if (!d->client)
+		return;
+	set_user_data(d->client, d);
+	set_progressfn(d->client, dfd_progress);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static struct dfd *dfd_current; /* the lookup in progress (one at a time) */
+
+/* libdebuginfod calls this about once a second while it works: nonzero stops it */
+static int dfd_progress(void *client, long a, long b)
+{
+	return dfd_current && mono_ns() > dfd_current->deadline;
+}
+
+/* A debug file by build-id from debuginfod (its cache, then its servers). fd or -errno. */
+static int dfd_find(struct symbolizer *s, const uint8_t *id, size_t len)
+{
+	struct dfd *d = &s->dfd;
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	uint64_t t0, left;
+	char *path = NULL;
+	int fd;
+
+	if (!urls || !urls[0] || !len || len > 64)
+		return -ENOENT;
+	if (!d->tried)
+		dfd_load(d);
+	if (!d->client)
+		return -ENOSYS;
+	if (d->spent_ns >= DFD_ALL_NS)
+		return -ETIMEDOUT;
+	left = DFD_ALL_NS - d->spent_ns;
+	t0 = mono_ns();
+	d->deadline = t0 + (left < DFD_ONE_NS ? left : DFD_ONE_NS);
+	dfd_current = d;
+	fd = d->find_debuginfo(d->client, id, (int)len, &path);
+	dfd_current = NULL;
+	d->spent_ns += mono_ns() - t0;
+	if (fd >= 0)
+		pr_debug("symbolize: DWARF from debuginfod: '%s'", path ? path : "?");
+	free(path);
+	return fd;
+}
+
+static struct srcline *try_debuginfod(struct symbolizer *s, const uint8_t *id, size_t len)
+{
+	struct srcline *f = NULL;
+	int fd = dfd_find(s, id, len);
+
+	if (fd < 0)
+		return NULL;
+	if (srcline__open_fd(fd, &f))
+		f = NULL;
+	close(fd);
+	if (f && (!srcline__has_dwarf(f) || !same_id(f, id, len))) {
+		srcline__close(f);
+		f = NULL;
+	}
+	return f;
+}
+
+static struct srcline *by_build_id(struct symbolizer *s, int pid, const uint8_t *id, size_t len)
+{
+	char path[PATH_MAX], hex[2 * 64 + 1];
+	int n;
+
+	if (len < 2 || len > 64)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	n = snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", s->debug_root, hex, hex + 2);
+	if (n <= 0 || (size_t)n >= sizeof(path))
+		return NULL;
+	return try_debug(pid, path, id, len, NULL);
+}
+
+/* A .gnu_debuglink name must name a file in a directory, nothing else. */
+static bool link_name_ok(const char *name)
+{
+	size_t len = strnlen(name, NAME_MAX + 1);
+
+	return len && len <= NAME_MAX && !memchr(name, '/', len) && strcmp(name, ".") &&
+	       strcmp(name, "..");
+}
+
+static struct srcline *by_debuglink(struct symbolizer *s, const struct module *m,
+				    const struct srcline *bin, const uint8_t *id, size_t len)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	const char *name, *slash;
+	struct srcline *f = NULL;
+	uint32_t crc;
+
+	name = srcline__debuglink(bin, &crc);
+	slash = strrchr(m->path, '/');
+	if (!name || !link_name_ok(name) || m->path[0] != '/' || !slash ||
+	    (size_t)(slash - m->path) >= sizeof(dir))
+		return NULL;
+	memcpy(dir, m->path, slash - m->path);
+	dir[slash - m->path] = 0;
+	for (int i = 0; i < 3 && !f; i++) {
+		static const char *const fmt[] = { "%s%s/%s", "%s%s/.debug/%s", "%s%s/%s" };
+		int n = snprintf(path, sizeof(path), fmt[i], i == 2 ? s->debug_root : "", dir,
+				 name);
+
+		if (n > 0 && (size_t)n < sizeof(path))
+			f = try_debug(m->pid, path, id, len, &crc);
+	}
+	return f;
+}
+
+/* Reopen the file m was loaded from, the way it was opened; it must still be that file. */
+static struct srcline *reopen(const struct module *m, const uint8_t *id, size_t len)
+{
+	struct vma v = { .start = m->start,
+			 .end = m->end,
+			 .inode = m->inode,
+			 .dev_major = m->dev_major,
+			 .dev_minor = m->dev_minor,
+			 .exec = true,
+			 .deleted = m->deleted,
+			 .path = m->path };
+	struct srcline *f = NULL;
+	int fd = open_module(m->pid, &v);
+
+	if (fd < 0)
+		return NULL;
+	if (srcline__open_fd(fd, &f))
+		f = NULL;
+	close(fd);
+	if (f && !same_id(f, id, len)) {
+		pr_debug("symbolize: '%s' is not the file that was mapped any more", m->path);
+		srcline__close(f);
+		f = NULL;
+	}
+	return f;
+}
+
+/* m's file, or, when it cannot be reopened, another with its build-id (a live process may map it) */
+static struct srcline *open_binary(struct symbolizer *s, const struct module *m, const uint8_t *id,
+				   size_t len)
+{
+	struct srcline *f = reopen(m, id, len);
+	unsigned int tries = 0;
+
+	for (size_t i = 0; !f && len && i < s->nr_buckets && tries < MAX_REOPENS; i++) {
+		for (const struct module *o = s->buckets[i]; o && !f && tries < MAX_REOPENS;
+		     o = o->next) {
+			const uint8_t *oid;
+
+			if (o == m || o->state != MOD_LOADED ||
+			    elf_file__build_id(o->elf, &oid) != len || memcmp(oid, id, len))
+				continue;
+			tries++;
+			f = reopen(o, id, len);
+		}
+	}
+	return f;
+}
+
+/* dwz: the supplementary file a debug file names, found by its build-id. */
+static void find_alt(struct symbolizer *s, const struct module *m, struct srcline *dbg)
+{
+	const uint8_t *id;
+	struct srcline *alt;
+	const char *name;
+	size_t len;
+
+	name = srcline__altlink(dbg, &id, &len);
+	if (!name)
+		return;
+	alt = by_build_id(s, m->pid, id, len);
+	if (!alt && name[0] == '/')
+		alt = try_debug(m->pid, name, id, len, NULL);
+	if (!alt)
+		alt = try_debuginfod(s, id, len);
+	if (!alt)
+		pr_debug("symbolize: no supplementary file '%s' for '%s': some names unknown", name,
+			 m->path);
+	srcline__set_alt(dbg, alt);
+}
+
+static void load_debug(struct symbolizer *s, struct module *m)
+{
+	struct srcline *bin, *dbg = NULL;
+	const uint8_t *id;
+	size_t len = elf_file__build_id(m->elf, &id);
+
+	m->src_state = SRC_NONE;
+	bin = open_binary(s, m, id, len);
+	if (bin && srcline__has_dwarf(bin)) {
+		dbg = bin;
+		bin = NULL;
+	}
+	if (!dbg && bin)
+		dbg = by_debuglink(s, m, bin, id, len);
+	if (!dbg && len)
+		dbg = by_build_id(s, m->pid, id, len);
+	if (!dbg && len)
+		dbg = try_debuginfod(s, id, len);
+	srcline__close(bin);
+	if (!dbg) {
+		pr_debug("symbolize: no DWARF for '%s'", m->path);
+		return;
+	}
+	find_alt(s, m, dbg);
+	m->src = dbg;
+	m->src_state = SRC_READY;
+}
+
+/* A loaded module with this path (modules without a build-id are found so). */
+static struct module *find_path(const struct symbolizer *s, const char *path)
+{
+	for (size_t i = 0; i < s->nr_buckets; i++)
+		for (struct module *m = s->buckets[i]; m; m = m->next)
+			if (m->state == MOD_LOADED && !strcmp(m->path, path))
+				return m;
+	return NULL;
+}
+
+size_t symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *build_id,
+			  size_t build_id_len, uint64_t file_offset, struct sym_line *out,
+			  size_t max)
+{
+	struct module *m = NULL;
+	const uint8_t *id;
+	uint64_t vaddr;
+	size_t len;
+
+	if (!s || !out || !max)
+		return 0;
+	s->source_calls++;
+	if (build_id && build_id_len) {
+		m = find_build_id(s, build_id, build_id_len);
+		/* a file BPF or the unwinder named that we never opened: by path, if it is that file */
+		if (!m && module && module[0] == '/' && !symbolizer__learn_file(s, module))
+			m = find_build_id(s, build_id, build_id_len);
+	} else if (module && module[0] == '/') {
+		m = find_path(s, module);
+		len = m ? elf_file__build_id(m->elf, &id) : 0;
+		if (len)
+			m = find_build_id(s, id, len); /* one DWARF per build-id */
+	}
+	if (!m || m->state != MOD_LOADED || elf_file__offset_to_vaddr(m->elf, file_offset, &vaddr))
+		return 0;
+	if (m->src_state == SRC_NEW)
+		load_debug(s, m);
+	return m->src ? srcline__lookup(m->src, vaddr, out, max) : 0;
+}
+
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return;
+	out->modules = s->nr_modules;
+	out->source_calls = s->source_calls;
+	for (size_t i = 0; i < s->nr_buckets; i++) {
+		for (const struct module *m = s->buckets[i]; m; m = m->next) {
+			if (m->src_state == SRC_NONE)
+				out->debug_missing++;
+			if (!m->src)
+				continue;
+			out->debug_files++;
+			out->debug_bytes += srcline__image_bytes(m->src);
+			out->addresses += srcline__nr_cached(m->src);
+		}
+	}
 }

@@ -8,6 +8,7 @@
 #ifndef DRIP_SYMBOLIZE_H
 #define DRIP_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,54 @@ int symbolizer__learn_file(struct symbolizer *s, const char *path);
  */
 int symbolizer__resolve_build_id(struct symbolizer *s, const uint8_t *id, size_t len,
 				 uint64_t file_offset, struct sym_info *out);
+
+/* One frame of source: a function, or a call inlined into the next frame. */
+struct sym_line {
+	const char *function; /* demangled; NULL: unknown */
+	const char *file;     /* as DWARF names it (often absolute); NULL: unknown */
+	uint32_t line;	      /* 0: unknown */
+	bool inlined;	      /* this frame's code was inlined into the next one */
+};
+
+/*
+ * Source for a file offset in a module: the module is found by build-id (any
+ * file learned or resolved with it), else by path among those loaded.  Its
+ * DWARF is looked for, once per build-id, in the binary itself (reopened as
+ * when it was loaded: /proc/PID/map_files, /proc/PID/root, the path; its
+ * build-id must match), then through .gnu_debuglink (the binary's directory,
+ * its .debug/, the debug root + that directory), then under
+ * <debug root>/.build-id/xx/rest.debug, then from debuginfod when
+ * DEBUGINFOD_URLS is set and libdebuginfod.so.1 loads (bounded in time; its
+ * own cache).  A separate file counts only if its build-id (or, without one,
+ * the debuglink CRC) matches.  Fills up to max entries innermost first; the
+ * last is the function itself (inlined == false).  Returns the count; 0 when
+ * nothing is known (callers keep the ELF-symbol name).  Callers asking for a
+ * return address pass file_offset - 1 (the call).  Strings live until
+ * symbolizer__free.  Results are cached per (build-id, address).
+ */
+size_t symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *build_id,
+			  size_t build_id_len, uint64_t file_offset, struct sym_line *out,
+			  size_t max);
+/*
+ * The name to show for a function name from an ELF symbol: demangled (see
+ * demangle.h), made once per name, living until symbolizer__free; name
+ * itself when it is not mangled (or memory ran out).  NULL for NULL.
+ */
+const char *symbolizer__demangle(struct symbolizer *s, const char *name);
+/*
+ * Where separate debug files are installed: "/usr/lib/debug" unless
+ * $DRIP_DEBUG_ROOT says otherwise when the symbolizer is made.  0 or -ENOMEM.
+ */
+int symbolizer__set_debug_root(struct symbolizer *s, const char *dir);
+
+struct symbolizer_stats {
+	size_t modules;	      /* files known (loaded or not) */
+	size_t debug_files;   /* modules whose DWARF was found and is held */
+	size_t debug_missing; /* modules looked for DWARF in vain */
+	size_t debug_bytes;   /* bytes of those files held in memory */
+	size_t source_calls;  /* symbolizer__source calls */
+	size_t addresses;     /* addresses resolved from DWARF (repeats hit the cache) */
+};
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 
 #endif /* DRIP_SYMBOLIZE_H */
