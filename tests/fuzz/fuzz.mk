@@ -11,7 +11,7 @@ FUZZ_CC	     ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Wno-unused-parameter -Iinclude -D_GNU_SOURCE
-FUZZ_NAMES   := fuzz_elf fuzz_procmaps fuzz_cfi fuzz_json
+FUZZ_NAMES   := fuzz_elf fuzz_procmaps fuzz_cfi fuzz_json fuzz_dwarf
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build
@@ -48,3 +48,9 @@ FUZZ_JSON_SRCS := src/json_parse.c src/report/load.c src/u64map.c src/json_write
 $(FUZZ_DIR)/fuzz_json: tests/fuzz/fuzz_json_report.c $(FUZZ_JSON_SRCS) $(wildcard include/drip/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lz
+
+# DWARF (srcline.c, through libdw), read from a memfd as the symbolizer reads files
+$(FUZZ_DIR)/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c src/srcline.c src/demangle.c src/u64map.c \
+		src/log.c include/drip/srcline.h include/drip/symbolize.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -ldw -lelf -lz -liberty
