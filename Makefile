@@ -27,6 +27,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TARGET_SRCS := $(filter-out tests/targets/nofp_%.c,$(wildcard tests/targets/*.c))
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
 	$(BUILD)/targets/nofp_unwind $(BUILD)/targets/libnofp_dl.so
+TARGET_BINS += $(patsubst tests/targets/%.cc,$(BUILD)/targets/%,$(wildcard tests/targets/*.cc))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -70,6 +71,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.
 TARGET_CFLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra -pthread
 $(BUILD)/targets/%: tests/targets/%.c tests/targets/target.h | $(BUILD)/targets
 	$(CC) $(TARGET_CFLAGS) -o $@ $< -ldl
+
+# C++ targets, built as C++ ships: -O2 -g, so templates and inlined calls are in the DWARF
+CXX_TARGET_FLAGS := -O2 -g -Wall -Wextra -Wno-missing-field-initializers -Wno-narrowing -pthread
+$(BUILD)/targets/%: tests/targets/%.cc tests/targets/target.h | $(BUILD)/targets
+	$(CXX) $(CXX_TARGET_FLAGS) -o $@ $<
 
 # Built like Debian's libc and python: no frame pointers, only .eh_frame to unwind with
 NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls -fasynchronous-unwind-tables \

@@ -998,6 +998,56 @@ void collector__report_free(struct report *r)
 	free(o);
 }
 
+#define MAX_INLINE 32 /* report frames one native frame may expand to */
+
+/*
+ * A native frame's source, from DWARF: its inlined calls first, then its
+ * function.  0 when DWARF says nothing (the frame keeps its ELF-symbol name).
+ * Every frame is a return address: the call is the byte before it.
+ */
+static size_t frame_source(struct collector *c, const struct rframe *rf, struct sym_line *out)
+{
+	if (!rf->module || rf->module[0] != '/' || !rf->file_offset)
+		return 0;
+	return symbolizer__source(c->sym, rf->module, rf->build_id, rf->build_id_len,
+				  rf->file_offset - 1, out, MAX_INLINE);
+}
+
+/* Report frames of a resolved stack: as many as frame_source() makes, into f[0..room). */
+static size_t put_frames(struct collector *c, const struct resolved *r, struct report_frame *f,
+			 size_t room)
+{
+	struct sym_line lines[MAX_INLINE];
+	size_t n = 0;
+
+	for (uint32_t k = 0; r && k < r->nr; k++) {
+		const struct rframe *rf = &r->frames[k];
+		size_t nl = frame_source(c, rf, lines);
+
+		if (n + (nl ? nl : 1) > room)
+			nl = 0; /* (cannot happen: counted with the same cached answers) */
+		if (n + 1 > room)
+			break;
+		for (size_t j = 0; j < (nl ? nl : 1); j++, n++) {
+			if (!f)
+				continue; /* counting */
+			f[n] = (struct report_frame){ .kind = FRAME_NATIVE,
+						      .address = rf->addr,
+						      .module = rf->module };
+			/* the function itself: DWARF's name, else the symbol's */
+			f[n].function = symbolizer__demangle(c->sym, rf->function);
+			if (!nl)
+				continue;
+			if (lines[j].function || j + 1 < nl)
+				f[n].function = lines[j].function;
+			f[n].file = lines[j].file;
+			f[n].line = lines[j].line;
+			f[n].inlined = lines[j].inlined;
+		}
+	}
+	return n;
+}
+
 static void add_drop(struct owned_report *o, const char *name, uint64_t v)
 {
 	if (!v)
@@ -1047,12 +1097,13 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rp->exited = p->exited;
 	}
 
+	/* symbolized here, late: only what the report shows, each frame once per build-id */
 	for (size_t i = 0; i < b.nr; i++) {
 		uint64_t ri;
 
 		if (b.accs[i].stack != NO_STACK &&
 		    u64map__get(&c->site_res, site_key(b.accs[i].proc, b.accs[i].stack), &ri))
-			nr_frames += c->res[ri].nr;
+			nr_frames += put_frames(c, &c->res[ri], NULL, SIZE_MAX);
 	}
 	o->stacks = calloc(b.nr ? b.nr : 1, sizeof(*o->stacks));
 	o->merged = calloc(b.nr ? b.nr : 1, sizeof(*o->merged));
@@ -1085,15 +1136,8 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rs->frees = st ? st->frees : 0;
 		rs->oldest_age_s = so->now_ns > a->oldest_ts ? (so->now_ns - a->oldest_ts) / 1e9 : 0;
 		rs->frames = &o->frames[fi];
-		for (uint32_t k = 0; r && k < r->nr; k++) {
-			struct report_frame *f = &o->frames[fi++];
-
-			f->kind = FRAME_NATIVE;
-			f->address = r->frames[k].addr;
-			f->module = r->frames[k].module;
-			f->function = r->frames[k].function;
-			rs->nr_frames++;
-		}
+		rs->nr_frames = put_frames(c, r, &o->frames[fi], nr_frames - fi);
+		fi += rs->nr_frames;
 		if (proc_row[a->proc] != SIZE_MAX) {
 			o->procs[proc_row[a->proc]].outstanding_bytes += a->bytes;
 			o->procs[proc_row[a->proc]].outstanding_allocs += a->count;

@@ -168,7 +168,9 @@ def test_report_reexports_pprof():
     want = {}
     for s in report.stacks:
         if s["outstanding_bytes"] or s["outstanding_allocs"] or s["allocs"]:
-            names = [f["function"] for f in s["frames"] if f.get("function")]
+            # go tool pprof marks a frame inlined into the next one "(inline)"
+            names = [f["function"] + (" (inline)" if f.get("inlined") else "")
+                     for f in s["frames"] if f.get("function")]
             want.setdefault((s["outstanding_bytes"], tuple(names)), 0)
             want[(s["outstanding_bytes"], tuple(names))] += 1
     got = {}
