@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config
-	libcmocka-dev libclang-rt-14-dev python3 util-linux binutils golang-go chromium g++ libiberty-dev
+	libcmocka-dev libclang-rt-14-dev python3 util-linux binutils golang-go chromium g++ libiberty-dev dwz
 )
 
 missing=()

@@ -505,6 +505,50 @@ static void test_debuginfod(void **state)
 	pclose(server);
 }
 
+/*
+ * dwz moves shared DWARF into a supplementary file the binary names: names
+ * come from there; without it they are unknown (lines are not), never guessed.
+ */
+static void test_dwz_supplementary_file(void **state)
+{
+	char src[PATH_MAX], sub[PATH_MAX], bin[PATH_MAX + 8];
+
+	if (access("/usr/bin/dwz", X_OK))
+		skip();
+	snprintf(sub, sizeof(sub), "%s/dwz", dir);
+	snprintf(src, sizeof(src), "%s/dwz/cache.cc", dir);
+	snprintf(bin, sizeof(bin), "%s/a", sub);
+	sh("mkdir -p '%s'", sub);
+	write_file(src, cpp_src);
+	sh("cd '%s' && g++ -g -O2 -o a cache.cc && g++ -g -O2 -DOTHER -o b cache.cc && "
+	   "dwz -m common.debug -M '%s/common.debug' a b",
+	   sub, sub);
+	for (int hidden = 0; hidden < 2; hidden++) {
+		struct symbolizer *s = symbolizer__new();
+		struct sym_line l[8];
+		struct sym_info si;
+		struct child c;
+
+		if (hidden)
+			sh("mv '%s/common.debug' '%s/common.hidden'", sub, sub);
+		c = spawn(bin);
+		assert_int_equal(source_of(s, &c, &si, l, 8), 2);
+		if (!hidden) {
+			expect_line(&l[0], "make_foo", "cache.cc",
+				    marked_line(cpp_src, "LEAK_LINE"), true);
+			expect_line(&l[1], "Cache<Foo>::insert", "cache.cc",
+				    marked_line(cpp_src, "CALL_LINE"), false);
+		} else {
+			assert_null(l[0].function);
+			assert_null(l[1].function);
+			assert_int_equal(l[0].line, marked_line(cpp_src, "LEAK_LINE"));
+			assert_int_equal(l[1].line, marked_line(cpp_src, "CALL_LINE"));
+		}
+		reap(&c);
+		symbolizer__free(s);
+	}
+}
+
 static void test_nothing_known_is_nothing(void **state)
 {
 	static const uint8_t unknown[20] = { 1, 2, 3 };
@@ -655,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_debug_file_refused),
 		cmocka_unit_test(test_replaced_binary_through_map_files),
 		cmocka_unit_test(test_debuginfod),
+		cmocka_unit_test(test_dwz_supplementary_file),
 		cmocka_unit_test(test_nothing_known_is_nothing),
 		cmocka_unit_test(test_demangle_once_per_name),
 		cmocka_unit_test(test_bad_sibling_refuses_the_unit),
