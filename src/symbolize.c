@@ -858,9 +858,8 @@ static struct module *find_path(const struct symbolizer *s, const char *path)
 	return NULL;
 }
 
-size_t symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *build_id,
-			  size_t build_id_len, uint64_t file_offset, struct sym_line *out,
-			  size_t max)
+int symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *build_id,
+		       size_t build_id_len, uint64_t file_offset, struct sym_line *out, size_t max)
 {
 	struct module *m = NULL;
 	const uint8_t *id;
@@ -885,7 +884,7 @@ size_t symbolizer__source(struct symbolizer *s, const char *module, const uint8_
 		return 0;
 	if (m->src_state == SRC_NEW)
 		load_debug(s, m);
-	return m->src ? srcline__lookup(m->src, vaddr, out, max) : 0;
+	return m->src ? (int)srcline__lookup(m->src, vaddr, out, max) : 0; /* <= 64 */
 }
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)

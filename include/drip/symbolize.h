@@ -79,9 +79,8 @@ struct sym_line {
  * return address pass file_offset - 1 (the call).  Strings live until
  * symbolizer__free.  Results are cached per (build-id, address).
  */
-size_t symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *build_id,
-			  size_t build_id_len, uint64_t file_offset, struct sym_line *out,
-			  size_t max);
+int symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *build_id,
+		       size_t build_id_len, uint64_t file_offset, struct sym_line *out, size_t max);
 /*
  * The name to show for a function name from an ELF symbol: demangled (see
  * demangle.h), made once per name, living until symbolizer__free; name
