@@ -61,4 +61,5 @@ fi
 
 PY=/usr/bin/python3
 [ -x $PY ] || PY=python3
-exec $PY bench/bench.py
+$PY bench/bench.py || exit 1
+bench/depth.sh
