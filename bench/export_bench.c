@@ -12,7 +12,7 @@
  * so the report is in its documented order (largest first).
  *
  *   gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -o build/export_bench \
- *	bench/export_bench.c src/report/json.c src/json_writer.c src/report/folded.c \
+ *	bench/export_bench.c src/report/json.c src/json_writer.c src/utf8.c src/report/folded.c \
  *	src/report/pprof.c src/report/protobuf.c src/report/load.c src/json_parse.c \
  *	src/u64map.c -lz -lm && build/export_bench [stacks [depth [outdir]]]
  *

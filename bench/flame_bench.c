@@ -13,7 +13,7 @@
  *
  *   gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -o build/flame_bench \
  *	bench/flame_bench.c src/report/flame.c src/report/svg.c src/report/html.c \
- *	src/json_writer.c -lm && build/flame_bench [stacks [depth [outdir]]]
+ *	src/json_writer.c src/utf8.c -lm && build/flame_bench [stacks [depth [outdir]]]
  *
  * With outdir, the outputs stay there as flame-{uniform,zipf}.{svg,html}.
  */

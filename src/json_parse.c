@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "drip/json_parse.h"
+#include "drip/utf8.h"
 
 #define DEFAULT_DEPTH  64
 #define DEFAULT_STRING (1u << 20)
@@ -125,37 +126,6 @@ static void skip_ws(struct json_parser *jp)
 	while (p < jp->end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
 		p++;
 	jp->p = p;
-}
-
-/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0 (Unicode table 3-7). */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
 }
 
 /* Room for add more bytes (and a NUL) after len; -E2BIG past max_string. */
@@ -336,7 +306,7 @@ static int parse_string(struct json_parser *jp, struct json_token *t)
 			return json_parser__fail(
 				jp, offset(jp, p), -EBADMSG,
 				"control byte 0x%02x in a string (it must be escaped)", *p);
-		n = utf8_len(p, end - p);
+		n = utf8_decode(p, end - p, NULL);
 		if (!n)
 			return json_parser__fail(jp, offset(jp, p), -EBADMSG,
 						 "invalid UTF-8 byte 0x%02x in a string", *p);

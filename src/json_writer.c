@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "drip/json_writer.h"
+#include "drip/utf8.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -83,37 +84,6 @@ static void set_err(struct json_writer *w, int err)
 		w->err = err;
 }
 
-/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0 (Unicode table 3-7). */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f; /* surrogates U+D800..U+DFFF */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0; /* continuation byte, 0xc0, 0xc1 or 0xf5..0xff */
-	}
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 static void put_escape(FILE *f, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -159,7 +129,7 @@ static void escape(FILE *f, const char *s, size_t len)
 			p++;
 			continue;
 		}
-		if (*p >= 0x80 && (n = utf8_len(p, end - p))) {
+		if (*p >= 0x80 && (n = utf8_decode(p, end - p, NULL))) {
 			p += n;
 			continue;
 		}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "drip/flame.h"
+#include "drip/utf8.h"
 
 #define SYM_TRUNCATED (UINT32_MAX - 1) /* provisional ids until the symbols are ranked */
 #define SYM_NO_STACK  UINT32_MAX
@@ -716,46 +717,6 @@ void flame__pruned_note(const struct flame *fl, char *buf, size_t len)
 }
 
 /*
- * Code point of the valid UTF-8 sequence at NUL-terminated p (p[0] >= 0x80)
- * and its length, or 0 when invalid (Unicode table 3-7). Bytes are checked
- * in order, so a NUL stops the check before anything past it is read.
- */
-static size_t utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		*cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		*cp = p[0] & 0x0f;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		*cp = p[0] & 0x07;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (p[i] & 0x3f);
-	}
-	return n;
-}
-
-/*
  * The next character of s: its length in bytes, and whether it may be
  * written as is (else it becomes U+FFFD). XML 1.0 forbids controls other
  * than tab and newlines, U+FFFE and U+FFFF; we also drop tab and newlines
@@ -770,13 +731,12 @@ static size_t next_char(const unsigned char *p, bool *ok)
 		*ok = *p >= 0x20 && *p != 0x7f;
 		return 1;
 	}
-	n = utf8_decode(p, &cp);
+	n = utf8_decode(p, SIZE_MAX, &cp);
 	if (!n) {
 		*ok = false;
 		return 1;
 	}
-	*ok = !(cp < 0xa0 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-		cp == 0xfffe || cp == 0xffff);
+	*ok = !utf8_unsafe_code_point(cp) && cp != 0xfffe && cp != 0xffff;
 	return n;
 }
 

@@ -38,6 +38,7 @@
 #include "drip/folded.h"
 #include "drip/formats.h"
 #include "drip/hash.h"
+#include "drip/utf8.h"
 
 /* --- buffer ----------------------------------------------------------------------- */
 
@@ -100,53 +101,6 @@ static void sbuf_u64(struct sbuf *b, uint64_t v)
 
 /* --- names ------------------------------------------------------------------------- */
 
-/*
- * Code point and length of the valid UTF-8 sequence at NUL-terminated p
- * (p[0] >= 0x80), or 0 (Unicode table 3-7). Bytes are checked in order, so
- * a NUL ends the check before anything past it is read.
- */
-static size_t utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		*cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		*cp = p[0] & 0x0f;
-		if (p[0] == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		*cp = p[0] & 0x07;
-		if (p[0] == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (p[i] & 0x3f);
-	}
-	return n;
-}
-
-/* C1 controls and bidi embeddings, overrides and isolates */
-static bool unsafe_code_point(uint32_t cp)
-{
-	return (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
-}
-
 void folded__add_safe(struct sbuf *b, const char *s, bool fold)
 {
 	const unsigned char *p = (const unsigned char *)s, *run = p;
@@ -158,8 +112,8 @@ void folded__add_safe(struct sbuf *b, const char *s, bool fold)
 			p++;
 			continue;
 		}
-		n = *p >= 0x80 ? utf8_decode(p, &cp) : 0;
-		if (n && !unsafe_code_point(cp)) {
+		n = *p >= 0x80 ? utf8_decode(p, SIZE_MAX, &cp) : 0;
+		if (n && !utf8_unsafe_code_point(cp)) {
 			p += n;
 			continue;
 		}

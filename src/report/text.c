@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "drip/report.h"
+#include "drip/utf8.h"
 
 #define TEXT_DEFAULT_TOP 20
 #define TEXT_MAX_PIDS	 8  /* pids listed per stack */
@@ -40,53 +41,6 @@ struct groups {
 	size_t nr_exited;
 };
 
-/*
- * Code point of the valid UTF-8 sequence at NUL-terminated p (p[0] >= 0x80)
- * and its length, or 0 when invalid. Bytes are checked in order, so a NUL
- * stops the check before anything past it is read.
- */
-static size_t utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		*cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		*cp = p[0] & 0x0f;
-		if (p[0] == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		*cp = p[0] & 0x07;
-		if (p[0] == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (p[i] & 0x3f);
-	}
-	return n;
-}
-
-/* C1 controls (a terminal may take U+009B as CSI) and bidi embeddings/overrides/isolates */
-static bool unsafe_code_point(uint32_t cp)
-{
-	return (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
-}
-
 /* Print s for a terminal; returns the characters printed (for padding). */
 static size_t put_safe(FILE *f, const char *s)
 {
@@ -100,8 +54,8 @@ static size_t put_safe(FILE *f, const char *s)
 			p++;
 			continue;
 		}
-		n = *p >= 0x80 ? utf8_decode(p, &cp) : 0;
-		if (n && !unsafe_code_point(cp)) {
+		n = *p >= 0x80 ? utf8_decode(p, SIZE_MAX, &cp) : 0;
+		if (n && !utf8_unsafe_code_point(cp)) {
 			p += n;
 			continue;
 		}
