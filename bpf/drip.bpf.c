@@ -50,7 +50,8 @@ struct unwind {
 	__u32 exact_ip; /* ip is where execution stopped (signal), not a return address */
 	__u32 done;
 	__u32 cut; /* stopped early (unknown file): the stack is marked truncated */
-	struct mapping map;
+	struct mapping map;   /* the mapping of the frame being walked */
+	struct mapping spare; /* the one before: a walk goes back and forth between two */
 };
 
 struct search {
@@ -319,14 +320,29 @@ static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void
 	return 0;
 }
 
+static __always_inline void forget_mappings(struct unwind *u)
+{
+	u->map.start = u->map.end = 0;
+	u->spare.start = u->spare.end = 0;
+}
+
 /* The mapping holding addr, from the cache or the task's VMA tree. 0, or -1: none. */
 static __always_inline int find_mapping(struct thread_state *ts, __u64 addr)
 {
 	struct unwind *u = &ts->uw;
 	struct loop_ctx lc = { .ts = ts };
 
+	struct mapping tmp;
+
 	if (addr >= u->map.start && addr < u->map.end)
 		return 0;
+	if (addr >= u->spare.start && addr < u->spare.end) {
+		tmp = u->map;
+		u->map = u->spare;
+		u->spare = tmp;
+		return 0;
+	}
+	u->spare = u->map;
 	u->map.start = u->map.end = 0;
 	u->map.key.dev = u->map.key.ino = 0;
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found, &lc, 0) ||
@@ -340,12 +356,11 @@ static __always_inline void request_mapped_file(struct thread_state *ts, __u64 a
 {
 	struct unwind *u = &ts->uw;
 
-	u->map.start = u->map.end = 0;
+	forget_mappings(u);
 	if (find_mapping(ts, addr) || !u->map.file_backed)
 		return;
 	if (!bpf_map_lookup_elem(&file_tables, &u->map.key))
 		request_file(&u->map.key, u->map.start, u->map.end);
-	u->map.start = u->map.end = 0;
 }
 
 static long row_search_step(__u32 i, void *data)
@@ -524,7 +539,11 @@ static __always_inline int dwarf_unwind(struct thread_state *ts, __u64 ip, __u64
 	u->exact_ip = 0;
 	u->done = 0;
 	u->cut = 0;
-	u->map.start = u->map.end = 0; /* the cache may be another process's (fork, exec) */
+	/*
+	 * The mapping cache lives as long as the thread: it is cleared when the
+	 * thread execs or unmaps something, so it never names a file that left.
+	 * Fewer bpf_find_vma calls is fewer chances to find the VMA tree busy.
+	 */
 	bpf_loop(DRIP_MAX_FRAMES, unwind_step, &lc, 0);
 	*truncated = u->cut || (!u->done && u->n >= DRIP_MAX_FRAMES);
 	return u->n > DRIP_MAX_FRAMES ? DRIP_MAX_FRAMES : u->n;
@@ -892,6 +911,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		ts->depth = 0;
 		ts->mmap_pending = 0;
 		ts->sys_pending = 0;
+		forget_mappings(&ts->uw);
 	}
 	emit_proc(DRIP_EV_EXEC, p, 0, bprm);
 	return 0;
@@ -999,7 +1019,10 @@ int on_munmap_enter(struct munmap_enter_args *args)
 {
 	struct thread_state *ts = traced_thread();
 
-	if (!ts || ts->depth)
+	if (!ts)
+		return 0;
+	forget_mappings(&ts->uw); /* what it unmaps may be code the walk cached */
+	if (ts->depth)
 		return 0;
 	emit_free(DRIP_FN_MUNMAP, args->addr, args->len);
 	return 0;
