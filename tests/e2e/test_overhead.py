@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 """Tracing costs nothing outside the traced processes, and nothing once drip is gone.
 
-Sanity checks with generous thresholds (ratio < 1.5), not benchmarks: probing every process
+Sanity checks with generous thresholds (ratio < 4), not benchmarks: probing every process
 (uprobes with pid -1) or leaving probes behind costs 10-100x on a malloc-bound loop."""
 
 import os
@@ -12,7 +12,7 @@ from drip_e2e import (Proc, check_clean, check_process, children_of, drip_attach
                       fail, fnames, churn_ns, median, target)
 
 PAIRS = 2000000  # ~60 ms untraced here
-MAX_RATIO = 1.5
+MAX_RATIO = 4  # a 15 ns loop on a shared VM varies 2x; the mistakes cost 100x+
 
 
 def test_zero_leak_churn():
