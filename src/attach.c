@@ -65,6 +65,7 @@ struct alloc_file {
 struct attach {
 	struct session *s;
 	bool inherit;
+	bool swap_guard; /* SWAP_GUARD accepted so far */
 	int high_fd; /* holder event fds go at or above this */
 	pid_t holder;
 	struct alloc_file files[MAX_FILES];
@@ -77,19 +78,52 @@ struct attach {
 	int *fds; /* nr_tids * MAX_EVENTS slots, -1 when unused */
 };
 
-static int perf_open(int id, pid_t tid, bool inherit)
+/*
+ * Inherited per-thread events must keep perf from swapping contexts.  Between
+ * two tasks whose contexts are clones (a parent and its forked child, or two
+ * siblings) perf swaps the contexts on a context switch instead of scheduling
+ * their events: each task then holds the other's events, whose hw.target
+ * still names the first owner.  When the task holding them exits they are
+ * freed, and trace_uprobe, finding no event left for the owner's mm, removes
+ * the breakpoints from it: a worker still running silently stops being traced
+ * because its sibling exited.  An inherited event sampling PERF_SAMPLE_READ
+ * (Linux 6.12+, with PERF_SAMPLE_TID) makes the kernel switch such contexts
+ * the slow way, events staying with their task.  The events never sample:
+ * the programs hang on the holder and return 0.
+ */
+#define SWAP_GUARD (PERF_SAMPLE_READ | PERF_SAMPLE_TID)
+
+static int perf_open(int id, pid_t tid, bool inherit, uint64_t sample_type)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_TRACEPOINT,
 		.size = sizeof(attr),
 		.config = id,
 		.sample_period = 1,
+		.sample_type = sample_type,
 		.inherit = inherit,
 	};
 	int fd;
 
 	fd = syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+static int thread_perf_open(struct attach *a, int id, pid_t tid)
+{
+	int fd;
+
+	if (!a->inherit)
+		return perf_open(id, tid, false, 0);
+	if (a->swap_guard) {
+		fd = perf_open(id, tid, true, SWAP_GUARD);
+		if (fd != -EINVAL)
+			return fd;
+		a->swap_guard = false;
+		pr_warn("this kernel cannot pin inherited perf events to their task (Linux < 6.12): "
+			"a forked worker may stop being traced when a sibling exits");
+	}
+	return perf_open(id, tid, true, 0);
 }
 
 /*
@@ -152,6 +186,7 @@ int attach__new(struct session *s, bool inherit, struct attach **out)
 	}
 	a->s = s;
 	a->inherit = inherit;
+	a->swap_guard = true;
 	a->holder = holder__start();
 	if (a->holder < 0) {
 		err = a->holder;
@@ -204,7 +239,7 @@ void attach__free(struct attach *a)
 
 static int thread_open_event(struct attach *a, size_t t, size_t e)
 {
-	int fd = perf_open(a->events[e].id, a->tids[t], a->inherit);
+	int fd = thread_perf_open(a, a->events[e].id, a->tids[t]);
 
 	if (fd < 0)
 		return fd;
@@ -239,7 +274,7 @@ static int add_event(struct attach *a, const char *path, uint64_t off, size_t pr
 	ev->id = tracefs__event_id(tracefs__group(), ev->name);
 	if (ev->id < 0)
 		return ev->id;
-	ev->holder_fd = perf_open(ev->id, a->holder, false);
+	ev->holder_fd = perf_open(ev->id, a->holder, false, 0);
 	if (ev->holder_fd < 0) {
 		pr_err("cannot open perf event for %s: %s", ev->name, strerror(-ev->holder_fd));
 		return ev->holder_fd;

@@ -308,6 +308,34 @@ static enum verdict check_perf_tracepoint(struct result *r)
 	return say(r, CHECK_OK, "sched/sched_process_fork opened");
 }
 
+/* Inherited events that stay with their task: see SWAP_GUARD in attach.c */
+static enum verdict check_inherit_pinned(struct result *r)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.sample_period = 1,
+		.sample_type = PERF_SAMPLE_READ | PERF_SAMPLE_TID,
+		.inherit = 1,
+	};
+	int id, fd;
+
+	if (!tracefs__root())
+		return say(r, CHECK_WARN, "not tried: no usable tracefs (see above)");
+	id = tracefs__event_id("sched", "sched_process_fork");
+	if (id < 0)
+		return say(r, CHECK_WARN, "not tried: no sched/sched_process_fork event");
+	attr.config = id;
+	fd = syscall(__NR_perf_event_open, &attr, getpid(), -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return say(
+			r, CHECK_WARN,
+			"inherited PERF_SAMPLE_READ events refused (%s): forked workers may stop being traced when a sibling exits (fix: Linux 6.12 or later)",
+			strerror(errno));
+	close(fd);
+	return say(r, CHECK_OK, "inherited events stay with their task");
+}
+
 static enum verdict check_paranoid(struct result *r)
 {
 	uint64_t caps;
@@ -528,6 +556,7 @@ static const struct check checks[] = {
 	{ "bpf_loop helper", check_loop, true },
 	{ "tracefs", check_tracefs, true },
 	{ "perf tracepoint events", check_perf_tracepoint, true },
+	{ "forked workers keep their probes", check_inherit_pinned, false },
 	{ "kernel.perf_event_paranoid", check_paranoid, false },
 	{ "BPF memory limit", check_bpf_memory, false },
 	{ "RLIMIT_NOFILE", check_nofile, false },

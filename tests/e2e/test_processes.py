@@ -106,3 +106,17 @@ def test_exec_child_traced():
     problems = compare_process(report, child, exited=True)
     problems += compare_process(report, parent, exited=True)
     check(problems)
+
+
+def test_worker_outlives_siblings():
+    """Short-lived siblings that exit on the worker's CPU (perf swaps sibling contexts) do not
+    take the worker's probes with them: every allocation of every process is counted."""
+    run = drip_trace([target("sibling_exit")])
+    report = run.report()
+    truth = run.truth()
+    check_clean(report)
+    expect_eq(sorted(report.pids()), sorted(truth.pids()), "pids in processes[]")
+    problems = []
+    for tp in truth.procs:
+        problems += compare_process(report, tp, exited=True)
+    check(problems)

@@ -15,7 +15,7 @@
 
 #include "drip/doctor.h"
 
-#define NR_CHECKS 13
+#define NR_CHECKS 14
 
 /* Run doctor__run into a string; returns its result. */
 static int run(char **text)
@@ -72,6 +72,7 @@ static void test_passes_here(void **state)
 		"ok   bpf_loop helper\n",
 		"ok   tracefs: ",
 		"ok   perf tracepoint events: ",
+		"ok   forked workers keep their probes: ",
 		"ok   kernel.perf_event_paranoid: ",
 		"ok   PID namespace: ",
 	};
