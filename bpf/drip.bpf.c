@@ -26,6 +26,7 @@ const volatile struct drip_config cfg = {};
 struct pending {
 	__u64 a0, a1, a2;
 	__u64 sp; /* user sp at entry: where the return address sits */
+	__u64 t0; /* entry time, for the calls that release a block: realloc */
 	__u32 fn;
 	__u32 pad;
 };
@@ -244,6 +245,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)
 	p->a2 = PT_REGS_PARM3(ctx);
 	p->sp = sp;
 	p->fn = fn;
+	p->t0 = fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY ? bpf_ktime_get_ns() : 0;
 	ts->depth = d + 1;
 	return 0;
 }
@@ -675,8 +677,45 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 	return h;
 }
 
+/*
+ * A free must not be lost (it would invent a leak): overflow map when the ring
+ * is full.  limit_ts: only a block allocated before it is the one released
+ * (0: now).
+ */
+static __always_inline void emit_free_at(__u32 fn, __u64 addr, __u64 len_or_ts, __u64 limit_ts)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct drip_ev_free *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		struct drip_free_key k = { .tgid = id >> 32, .addr = addr };
+		__u64 limit = limit_ts ? limit_ts : now;
+
+		stat_inc(DRIP_STAT_RB_FULL_FREE);
+		if (bpf_map_update_elem(&free_overflow, &k, &limit, BPF_ANY))
+			stat_inc(DRIP_STAT_FREE_LOST);
+		return;
+	}
+	ev->hdr.type = DRIP_EV_FREE;
+	ev->hdr.tgid = id >> 32;
+	ev->hdr.ts = now;
+	ev->addr = addr;
+	ev->len = len_or_ts;
+	ev->tid = (__u32)id;
+	ev->fn = fn;
+	bpf_ringbuf_submit(ev, wakeup_flag());
+}
+
+static __always_inline void emit_free(__u32 fn, __u64 addr, __u64 len)
+{
+	emit_free_at(fn, addr, len, 0);
+}
+
 static __always_inline void emit_alloc(void *ctx, struct thread_state *ts, __u32 fn, __u64 addr,
-				       __u64 nmemb, __u64 size, __u64 old, bool syscall_site)
+				       __u64 nmemb, __u64 size, __u64 old, __u64 call_ts,
+				       bool syscall_site)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 now = bpf_ktime_get_ns();
@@ -687,6 +726,9 @@ static __always_inline void emit_alloc(void *ctx, struct thread_state *ts, __u32
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		stat_inc(DRIP_STAT_RB_FULL_ALLOC);
+		/* the new block is lost (counted); the old one must still go */
+		if (old)
+			emit_free_at(fn, old, call_ts, call_ts);
 		return;
 	}
 	ev->hdr.type = DRIP_EV_ALLOC;
@@ -696,33 +738,8 @@ static __always_inline void emit_alloc(void *ctx, struct thread_state *ts, __u32
 	ev->size = size;
 	ev->nmemb = nmemb;
 	ev->old_addr = old;
+	ev->call_ts = call_ts;
 	ev->stack_hash = h;
-	ev->tid = (__u32)id;
-	ev->fn = fn;
-	bpf_ringbuf_submit(ev, wakeup_flag());
-}
-
-/* A free must not be lost (it would invent a leak): overflow map when the ring is full. */
-static __always_inline void emit_free(__u32 fn, __u64 addr, __u64 len)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
-	struct drip_ev_free *ev;
-
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		struct drip_free_key k = { .tgid = id >> 32, .addr = addr };
-
-		stat_inc(DRIP_STAT_RB_FULL_FREE);
-		if (bpf_map_update_elem(&free_overflow, &k, &now, BPF_ANY))
-			stat_inc(DRIP_STAT_FREE_LOST);
-		return;
-	}
-	ev->hdr.type = DRIP_EV_FREE;
-	ev->hdr.tgid = id >> 32;
-	ev->hdr.ts = now;
-	ev->addr = addr;
-	ev->len = len;
 	ev->tid = (__u32)id;
 	ev->fn = fn;
 	bpf_ringbuf_submit(ev, wakeup_flag());
@@ -767,28 +784,28 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
 	case DRIP_FN_VALLOC:
 	case DRIP_FN_PVALLOC:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, 1, p.a0, 0, false);
+			emit_alloc(ctx, ts, fn, ret, 1, p.a0, 0, 0, false);
 		break;
 	case DRIP_FN_CALLOC:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, p.a0, p.a1, 0, false);
+			emit_alloc(ctx, ts, fn, ret, p.a0, p.a1, 0, 0, false);
 		break;
 	case DRIP_FN_ALIGNED_ALLOC:
 	case DRIP_FN_MEMALIGN:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, 1, p.a1, 0, false);
+			emit_alloc(ctx, ts, fn, ret, 1, p.a1, 0, 0, false);
 		break;
 	case DRIP_FN_REALLOC:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, 1, p.a1, p.a0, false);
-		else if (!p.a1 && p.a0)
-			emit_free(fn, p.a0, 0); /* realloc(p, 0) frees and returns NULL */
+			emit_alloc(ctx, ts, fn, ret, 1, p.a1, p.a0, p.t0, false);
+		else if (!p.a1 && p.a0) /* realloc(p, 0) frees and returns NULL */
+			emit_free_at(fn, p.a0, p.t0, p.t0);
 		break;
 	case DRIP_FN_REALLOCARRAY:
 		if (ret)
-			emit_alloc(ctx, ts, fn, ret, p.a1, p.a2, p.a0, false);
+			emit_alloc(ctx, ts, fn, ret, p.a1, p.a2, p.a0, p.t0, false);
 		else if ((!p.a1 || !p.a2) && p.a0)
-			emit_free(fn, p.a0, 0);
+			emit_free_at(fn, p.a0, p.t0, p.t0);
 		break;
 	case DRIP_FN_POSIX_MEMALIGN: {
 		__u64 addr = 0;
@@ -800,7 +817,7 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
 			break;
 		}
 		if (addr)
-			emit_alloc(ctx, ts, fn, addr, 1, p.a2, 0, false);
+			emit_alloc(ctx, ts, fn, addr, 1, p.a2, 0, 0, false);
 		break;
 	}
 	}
@@ -1004,7 +1021,7 @@ int on_mmap_exit(struct sys_exit_args *args)
 	ts->mmap_pending = 0;
 	if (args->ret < 0 && args->ret > -4096)
 		return 0;
-	emit_alloc(args, ts, DRIP_FN_MMAP, (__u64)args->ret, 1, ts->mmap_len, 0, true);
+	emit_alloc(args, ts, DRIP_FN_MMAP, (__u64)args->ret, 1, ts->mmap_len, 0, 0, true);
 	return 0;
 }
 
@@ -1058,7 +1075,7 @@ int on_mremap_exit(struct sys_exit_args *args)
 	ts->sys_pending = 0;
 	if (args->ret < 0 && args->ret > -4096)
 		return 0;
-	emit_alloc(args, ts, DRIP_FN_MREMAP, (__u64)args->ret, 1, ts->sys_a1, ts->sys_a0, true);
+	emit_alloc(args, ts, DRIP_FN_MREMAP, (__u64)args->ret, 1, ts->sys_a1, ts->sys_a0, 0, true);
 	return 0;
 }
 
@@ -1088,7 +1105,7 @@ int on_brk_exit(struct sys_exit_args *args)
 	old = ts->sys_a0;
 	now = (__u64)args->ret; /* the break after the call (unchanged on failure) */
 	if (now > old)
-		emit_alloc(args, ts, DRIP_FN_BRK, old, 1, now - old, 0, true);
+		emit_alloc(args, ts, DRIP_FN_BRK, old, 1, now - old, 0, 0, true);
 	else if (now < old)
 		emit_free(DRIP_FN_BRK, now, old - now);
 	return 0;

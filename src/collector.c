@@ -528,10 +528,21 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 	c->nr_res++;
 }
 
-static void release(struct collector *c, int proc, uint64_t addr, bool counted_unknown)
+/*
+ * Release addr, as of ts_limit when non-zero (see drip_ev_alloc.call_ts).  A
+ * block found there but allocated after ts_limit was handed to another thread
+ * once the call had released ours, and its record came first: it displaced
+ * ours then, counted as an implied free, which this release explains.
+ */
+static void release(struct collector *c, int proc, uint64_t addr, uint64_t ts_limit,
+		    bool counted_unknown)
 {
-	if (!table__on_free(c->table, proc, addr, 0))
+	int err = table__on_free(c->table, proc, addr, ts_limit);
+
+	if (!err)
 		c->n.frees++;
+	else if (err == -EEXIST && c->n.implied_frees)
+		c->n.implied_frees--;
 	else if (counted_unknown)
 		c->n.unknown_frees++;
 }
@@ -573,7 +584,7 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 			return 0;
 		c->n.frees++;
 	} else if (ev->old_addr) {
-		release(c, proc, ev->old_addr, true); /* realloc moved or resized it */
+		release(c, proc, ev->old_addr, ev->call_ts, true); /* realloc moved or resized it */
 	}
 	if (ev->stack_hash) {
 		s = stacks__find(c->stacks, ev->stack_hash);
@@ -640,6 +651,11 @@ static void release_range(struct collector *c, uint32_t proc, uint64_t addr, uin
 	free(r.addrs);
 }
 
+static bool is_realloc(uint32_t fn)
+{
+	return fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY;
+}
+
 static void on_free(struct collector *c, const struct drip_ev_free *ev)
 {
 	uint64_t idx;
@@ -654,7 +670,8 @@ static void on_free(struct collector *c, const struct drip_ev_free *ev)
 		return;
 	}
 	/* munmap of something the program did not map itself is not a free */
-	release(c, (int)idx, ev->addr, ev->fn != DRIP_FN_MUNMAP);
+	release(c, (int)idx, ev->addr, is_realloc(ev->fn) ? ev->call_ts : 0,
+		ev->fn != DRIP_FN_MUNMAP);
 }
 
 /*
@@ -843,10 +860,7 @@ void collector__on_late_free(struct collector *c, uint32_t tgid, uint64_t addr, 
 		}
 	}
 	/* only a block allocated before the free happened: the address may be reused since */
-	if (!table__on_free(c->table, (uint32_t)idx, addr, ts))
-		c->n.frees++;
-	else
-		c->n.unknown_frees++;
+	release(c, (int)idx, addr, ts, true);
 }
 
 /* ---- report snapshot ---- */

@@ -329,8 +329,10 @@ int table__on_free(struct table *t, uint32_t proc, uint64_t addr, uint64_t ts_li
 		return -ENOENT;
 	i = block_slot(t, proc, addr);
 	b = &t->blocks[i];
-	if (!b->addr || (ts_limit && b->ts >= ts_limit))
+	if (!b->addr)
 		return -ENOENT;
+	if (ts_limit && b->ts >= ts_limit)
+		return -EEXIST; /* allocated after the release: another block */
 	site_release(t, b, true);
 	block_remove(t, i);
 	return 0;

@@ -52,7 +52,10 @@ struct drip_ev_hdr {
 /*
  * One successful allocation.  For calloc and reallocarray the size is
  * nmemb * size, computed in user space (BPF cannot check the overflow).
- * old_addr != 0: a realloc that succeeded released old_addr first.
+ * old_addr != 0: a realloc that succeeded released old_addr first, at some
+ * moment after call_ts (its entry).  Another thread may have been handed that
+ * address and reported it before this record: a block at old_addr allocated
+ * after call_ts is that thread's, not the one this realloc released.
  */
 struct drip_ev_alloc {
 	struct drip_ev_hdr hdr;
@@ -61,6 +64,7 @@ struct drip_ev_alloc {
 	__u64 nmemb; /* 1 unless calloc/reallocarray */
 	__u64 old_addr;
 	__u64 stack_hash; /* 0: no stack (capture failed, counted) */
+	__u64 call_ts;	  /* realloc, reallocarray: entry time; else 0 */
 	__u32 tid;
 	__u32 fn; /* enum drip_fn */
 };
@@ -69,7 +73,10 @@ struct drip_ev_alloc {
 struct drip_ev_free {
 	struct drip_ev_hdr hdr;
 	__u64 addr;
-	__u64 len; /* munmap length; 0 for free */
+	union {
+		__u64 len;     /* munmap, brk: length; 0 for free */
+		__u64 call_ts; /* realloc(p, 0): entry time, as in drip_ev_alloc */
+	};
 	__u32 tid;
 	__u32 fn;
 };

@@ -36,7 +36,8 @@ int table__on_alloc(struct table *t, uint32_t proc, uint64_t addr, uint64_t size
 /*
  * Release a block.  -ENOENT when (proc, addr) is not outstanding (allocated
  * before attach: an unknown free).  With ts_limit != 0 only a block allocated
- * before ts_limit is released (late frees drained from the overflow map).
+ * before ts_limit is released (late frees drained from the overflow map, a
+ * realloc's old block); -EEXIST when the block there is newer.
  */
 int table__on_free(struct table *t, uint32_t proc, uint64_t addr, uint64_t ts_limit);
 /*

@@ -337,6 +337,49 @@ static void test_realloc_releases_old_block(void **state)
 	collector__free(c);
 }
 
+/*
+ * Thread 1 reallocs A1 (entry at 15): glibc releases A1 inside the call, thread
+ * 2's malloc is handed A1 and reports it (20) before thread 1's realloc
+ * returns (30).  Thread 2's block must survive; the first A1 was released.
+ */
+static void test_realloc_race_keeps_the_new_owner(void **state)
+{
+	struct collector *c = collector__new();
+	struct drip_ev_alloc ev = { .hdr = { .type = DRIP_EV_ALLOC, .tgid = P1, .ts = 30 },
+				    .addr = A2,
+				    .size = 200,
+				    .nmemb = 1,
+				    .old_addr = A1,
+				    .stack_hash = H2,
+				    .call_ts = 15,
+				    .tid = P1,
+				    .fn = DRIP_FN_REALLOC };
+	struct drip_ev_free ev0 = { .hdr = { .type = DRIP_EV_FREE, .tgid = P1, .ts = 50 },
+				    .addr = A2,
+				    .call_ts = 35,
+				    .tid = P1,
+				    .fn = DRIP_FN_REALLOC };
+	struct report *r;
+
+	send_fork(c, P1, 1);
+	send_stack(c, P1, H1, ips1, 3);
+	send_stack(c, P1, H2, ips2, 2);
+	send_malloc(c, P1, 10, A1, 100, H1);
+	send_malloc(c, P1, 20, A1, 50, H1); /* thread 2 */
+	assert_int_equal(feed(c, &ev, sizeof(ev)), DRIP_EV_ALLOC);
+	/* realloc(A2, 0) entered at 35, thread 2 got A2 at 40 */
+	send_malloc(c, P1, 40, A2, 70, H1);
+	assert_int_equal(feed(c, &ev0, sizeof(ev0)), DRIP_EV_FREE);
+
+	r = snap(c);
+	/* allocs: A1, A1 (thread 2), A2, A2 (thread 2); frees: both realloc releases */
+	assert_totals(r, 4, 2, 120, 2, 0, 0);
+	assert_false(r->incomplete);
+	assert_int_equal(drop(r, "implied_frees"), UINT64_MAX); /* none: not listed */
+	collector__report_free(r);
+	collector__free(c);
+}
+
 static void test_realloc_in_place_resizes(void **state)
 {
 	struct collector *c = collector__new();
@@ -1292,6 +1335,7 @@ int main(void)
 		cmocka_unit_test(test_free_of_unknown_address_is_unknown_free),
 		cmocka_unit_test(test_munmap_of_unknown_address_is_not_unknown_free),
 		cmocka_unit_test(test_realloc_releases_old_block),
+		cmocka_unit_test(test_realloc_race_keeps_the_new_owner),
 		cmocka_unit_test(test_realloc_in_place_resizes),
 		cmocka_unit_test(test_realloc_of_unknown_address_is_unknown_free),
 		cmocka_unit_test(test_calloc_size_is_nmemb_times_size),

@@ -119,8 +119,8 @@ static void test_free_respects_ts_limit(void **state)
 	struct table *t = table__new(16);
 
 	assert_int_equal(table__on_alloc(t, 1, A1, 8, 0, 100), 0);
-	assert_int_equal(table__on_free(t, 1, A1, 100), -ENOENT); /* allocated at the limit */
-	assert_int_equal(table__on_free(t, 1, A1, 50), -ENOENT);
+	assert_int_equal(table__on_free(t, 1, A1, 100), -EEXIST); /* allocated at the limit */
+	assert_int_equal(table__on_free(t, 1, A1, 50), -EEXIST);
 	assert_int_equal(table__nr_blocks(t), 1);
 	assert_site(t, 1, 0, 1, 0, 8, 1);
 	assert_int_equal(table__on_free(t, 1, A1, 101), 0);
@@ -271,8 +271,10 @@ static int m_free(struct model *m, uint32_t p, size_t a, uint64_t ts_limit)
 {
 	struct m_block *b = &m->b[p][a];
 
-	if (!b->ts || (ts_limit && b->ts >= ts_limit))
+	if (!b->ts)
 		return -ENOENT;
+	if (ts_limit && b->ts >= ts_limit)
+		return -EEXIST;
 	m->s[p][b->stack].frees++;
 	m->s[p][b->stack].outstanding_bytes -= b->size;
 	m->s[p][b->stack].outstanding_allocs--;
