@@ -195,12 +195,15 @@ static void drain_overflow(struct session *s)
 	struct drip_free_key next;
 	__u64 ts;
 
-	/* take the first key, report, delete: entries added meanwhile are not lost */
+	/*
+	 * Take the first key and its value in one step: BPF may store a newer
+	 * free of the same address between a lookup and a delete.
+	 */
 	for (int i = 0; i < 4 * 65536 && !bpf_map_get_next_key(fd, NULL, &next); i++) {
-		if (!bpf_map_lookup_elem(fd, &next, &ts) && s->o.on_late_free)
+		if (bpf_map_lookup_and_delete_elem(fd, &next, &ts))
+			continue; /* gone meanwhile: the next pass takes the next key */
+		if (s->o.on_late_free)
 			s->o.on_late_free(s->o.ctx, next.tgid, next.addr, ts);
-		if (bpf_map_delete_elem(fd, &next))
-			break;
 	}
 }
 
