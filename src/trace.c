@@ -25,13 +25,28 @@
 #include "drip/unwinder.h"
 
 static volatile sig_atomic_t stop_requests;
+static volatile sig_atomic_t stop_from_tty; /* the first stop was the terminal's Ctrl-C */
 static struct rlimit saved_nofile; /* before attach raised it: the command gets this one */
 
 /* First Ctrl-C: stop (with --grace); second: report at once; third: die. */
-static void on_stop_signal(int sig)
+static void on_stop_signal(int sig, siginfo_t *info, void *uc)
 {
+	(void)uc;
+	if (!stop_requests)
+		stop_from_tty = sig == SIGINT && info && info->si_code == SI_KERNEL;
 	if (++stop_requests >= 2)
 		signal(sig, SIG_DFL);
+}
+
+/*
+ * At an interactive shell the command shares drip's process group, so that it
+ * stays in the terminal's foreground and can read it (in a group of its own
+ * it would stop on SIGTTIN); Ctrl-C then reaches both.  Elsewhere it gets a
+ * group of its own, which drip signals as a whole.
+ */
+static bool in_tty_foreground(void)
+{
+	return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
 }
 
 static uint64_t now_ns(void)
@@ -49,6 +64,7 @@ struct tracer {
 	struct unwinder *u; /* NULL: frame pointers only */
 	struct collector *c;
 	pid_t child;	   /* -- COMMAND, or 0 */
+	bool child_shares_tty; /* in drip's process group, the terminal's foreground */
 	int child_status;  /* once reaped */
 	bool child_reaped;
 	uint64_t t_start;
@@ -284,7 +300,8 @@ static int spawn_child(struct tracer *t, int *go_fd, int *err_fd)
 		char c;
 		int e;
 
-		setpgid(0, 0);
+		if (!t->child_shares_tty)
+			setpgid(0, 0);
 		/* the command starts as it would without drip */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -300,7 +317,8 @@ static int spawn_child(struct tracer *t, int *go_fd, int *err_fd)
 			_exit(127);
 		_exit(127);
 	}
-	setpgid(pid, pid);
+	if (!t->child_shares_tty)
+		setpgid(pid, pid);
 	close(go[0]);
 	close(res[1]);
 	t->child = pid;
@@ -494,7 +512,7 @@ int trace__run(const struct trace_opts *o)
 	uint64_t deadline = 0, next_interval = 0, next_reap, grace_end = 0;
 	char *cmd_path = NULL;
 	bool stopping = false;
-	struct sigaction sa = { .sa_handler = on_stop_signal };
+	struct sigaction sa = { .sa_sigaction = on_stop_signal, .sa_flags = SA_SIGINFO };
 
 	so.ctx = &t;
 	getrlimit(RLIMIT_NOFILE, &saved_nofile);
@@ -537,6 +555,7 @@ int trace__run(const struct trace_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (o->argv) {
+		t.child_shares_tty = in_tty_foreground();
 		err = spawn_child(&t, &go_fd, &err_fd);
 		if (err) {
 			pr_err("cannot start '%s': %s", o->argv[0], strerror(-err));
@@ -620,7 +639,10 @@ int trace__run(const struct trace_opts *o)
 			if (!t.child || t.child_reaped)
 				break;
 			/* let COMMAND exit so its memory at exit is captured */
-			kill(-t.child, SIGINT);
+			if (!t.child_shares_tty)
+				kill(-t.child, SIGINT);
+			else if (!stop_from_tty) /* else the terminal sent it to both of us */
+				kill(t.child, SIGINT);
 			grace_end = now + (uint64_t)(o->grace_s * 1e9);
 		}
 		if (stopping && now >= grace_end)
