@@ -659,7 +659,7 @@ out:
 	if (err_fd >= 0)
 		close(err_fd);
 	reap_child(&t);
-	attach__free(t.a);
+	attach__free_in_background(t.a);
 	session__free(t.s);
 	collector__free(t.c);
 	unwinder__free(t.u);

@@ -21,6 +21,8 @@ int attach__new(struct session *s, bool inherit, struct attach **out);
 void attach__detach_targets(struct attach *a);
 /* Close every event, remove our probe definitions, stop the holder. Slow (~2 s). */
 void attach__free(struct attach *a);
+/* The same, finished by a detached child while the caller goes on. Cheap. */
+void attach__free_in_background(struct attach *a);
 
 /*
  * Probe the allocators a process binds: every executable file it maps that

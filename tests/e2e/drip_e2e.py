@@ -217,11 +217,21 @@ def children_of(pid, live=False):
     return kids
 
 
+def comm_of(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def kill_descendants():
-    """Kill everything this (subreaper) process started, level by level."""
+    """Kill everything this (subreaper) process started, level by level, except drip's
+    background detach (it ends by itself within seconds; killed, it leaves a probe group
+    for the next drip to remove)."""
     me = os.getpid()
     for _ in range(100):
-        kids = children_of(me)
+        kids = [k for k in children_of(me) if comm_of(k) != "drip-detach"]
         if not kids:
             return
         for k in kids:
