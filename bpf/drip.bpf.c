@@ -37,7 +37,31 @@ struct mapping {
 	__u64 pgoff; /* file offset of start */
 	struct drip_file_key key;
 	__u32 file_backed;
+	__u32 has_info; /* info holds the file's file_tables entry */
+	struct drip_file_info info;
+};
+
+/*
+ * Rows this thread used last, direct-mapped by (file, pc): a loop allocating
+ * from the same stacks finds every frame's row here, cheaper than the shared
+ * LRU map (hashing a 24-byte key and touching its LRU lists).
+ */
+#define ROW_MEMO_SIZE 64
+
+/*
+ * One read of the stack's bottom serves most frames' return addresses and
+ * saved registers: each bpf_probe_read_user costs more than copying a few
+ * hundred bytes.
+ */
+#define STACK_WINDOW 2048
+
+struct row_memo {
+	__u64 pc; /* the row_key's pc; 0: empty */
+	__u64 ino;
+	__u32 dev;
 	__u32 pad;
+	struct drip_unwind_row row;
+	__u32 pad2;
 };
 
 /*
@@ -76,6 +100,12 @@ struct thread_state {
 	struct unwind uw;
 	struct search srch;
 	__u64 hash; /* hash_stack's accumulator */
+	struct row_memo rows[ROW_MEMO_SIZE];
+	/* the stack's first STACK_WINDOW bytes from the probe's sp, read at once */
+	__u64 win_lo;
+	__u32 win_ok;
+	__u32 pad;
+	__u8 win[STACK_WINDOW];
 };
 
 /* What a bpf_loop callback gets: the thread's state, where all loop state lives. */
@@ -347,10 +377,26 @@ static __always_inline int find_mapping(struct thread_state *ts, __u64 addr)
 	u->spare = u->map;
 	u->map.start = u->map.end = 0;
 	u->map.key.dev = u->map.key.ino = 0;
+	u->map.has_info = 0;
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found, &lc, 0) ||
 	    addr < u->map.start || addr >= u->map.end)
 		return -1;
 	return 0;
+}
+
+/* The mapped file's entry in file_tables, kept with the mapping once found. */
+static __always_inline struct drip_file_info *mapping_info(struct mapping *m)
+{
+	struct drip_file_info *fi;
+
+	if (m->has_info)
+		return &m->info;
+	fi = bpf_map_lookup_elem(&file_tables, &m->key);
+	if (!fi)
+		return NULL; /* not known yet: look again next time */
+	m->info = *fi;
+	m->has_info = 1;
+	return &m->info;
 }
 
 /* A new executable file mapping at addr: ask user space for its file if unknown. */
@@ -405,12 +451,29 @@ static __always_inline struct drip_unwind_row *find_row(struct thread_state *ts,
 	return bpf_map_lookup_elem(&unwind_rows, &idx);
 }
 
-/* One frame-pointer step: for modules without tables and JIT code. */
-static __always_inline int fp_step(struct unwind *u)
+/* 8 bytes of the stack at addr: from the window when it covers them. */
+static __always_inline int read_stack(struct thread_state *ts, __u64 addr, __u64 *val)
 {
+	__u64 off = addr - ts->win_lo;
+
+	if (ts->win_ok && addr >= ts->win_lo && off <= STACK_WINDOW - 8) {
+		off &= STACK_WINDOW - 1;
+		if (off > STACK_WINDOW - 8)
+			return -1; /* for the verifier: the check above already ensured it */
+		*val = *(__u64 *)&ts->win[off];
+		return 0;
+	}
+	return bpf_probe_read_user(val, sizeof(*val), (void *)addr);
+}
+
+/* One frame-pointer step: for modules without tables and JIT code. */
+static __always_inline int fp_step(struct thread_state *ts)
+{
+	struct unwind *u = &ts->uw;
 	__u64 frame[2];
 
-	if (!u->bp || u->bp < u->sp || bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp))
+	if (!u->bp || u->bp < u->sp || read_stack(ts, u->bp, &frame[0]) ||
+	    read_stack(ts, u->bp + 8, &frame[1]))
 		return 1;
 	u->sp = u->bp + 16;
 	u->bp = frame[0];
@@ -425,8 +488,9 @@ static long unwind_step(__u32 i, void *data)
 	struct drip_unwind_row *row = NULL;
 	struct drip_frame_file *ff;
 	struct drip_file_info *fi;
+	struct row_memo *memo;
 	struct row_key rk;
-	__u64 cfa, ra, lookup, off;
+	__u64 cfa, ra, lookup, off, slot;
 	__u32 n = u->n;
 
 	if (!u->ip || n >= DRIP_MAX_FRAMES)
@@ -446,11 +510,11 @@ static long unwind_step(__u32 i, void *data)
 		return 1;
 	}
 	if (!u->map.file_backed)
-		return fp_step(u); /* JIT code: frame pointers, if it keeps them */
+		return fp_step(ts); /* JIT code: frame pointers, if it keeps them */
 	off = u->ip - u->map.start + u->map.pgoff;
 	ff->offset = off;
 	ff->key = u->map.key;
-	fi = bpf_map_lookup_elem(&file_tables, &u->map.key);
+	fi = mapping_info(&u->map);
 	if (!fi) {
 		/*
 		 * A file user space has not seen (dlopen'ed since): ask for it, and
@@ -463,15 +527,25 @@ static long unwind_step(__u32 i, void *data)
 		return 1;
 	}
 	if (!fi->table)
-		return fp_step(u); /* a file without CFI */
+		return fp_step(ts); /* a file without CFI */
 	rk.file = u->map.key;
 	rk.pc = lookup - u->map.start + u->map.pgoff + fi->vaddr_delta;
-	row = bpf_map_lookup_elem(&row_cache, &rk);
-	if (!row) {
-		row = find_row(ts, fi->table, (__u32)rk.pc);
-		if (!row)
-			return fp_step(u);
-		bpf_map_update_elem(&row_cache, &rk, row, BPF_ANY);
+	slot = (rk.pc ^ (rk.pc >> 6) ^ rk.file.ino) & (ROW_MEMO_SIZE - 1);
+	memo = &ts->rows[slot];
+	if (memo->pc == rk.pc && memo->ino == rk.file.ino && memo->dev == rk.file.dev) {
+		row = &memo->row;
+	} else {
+		row = bpf_map_lookup_elem(&row_cache, &rk);
+		if (!row) {
+			row = find_row(ts, fi->table, (__u32)rk.pc);
+			if (!row)
+				return fp_step(ts);
+			bpf_map_update_elem(&row_cache, &rk, row, BPF_ANY);
+		}
+		memo->pc = rk.pc;
+		memo->ino = rk.file.ino;
+		memo->dev = rk.file.dev;
+		memo->row = *row;
 	}
 	switch (row->cfa_type) {
 	case DRIP_CFA_RSP:
@@ -502,14 +576,13 @@ static long unwind_step(__u32 i, void *data)
 		return 0;
 	}
 	default:
-		return fp_step(u); /* no rule drip evaluates here */
+		return fp_step(ts); /* no rule drip evaluates here */
 	}
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+	if (read_stack(ts, cfa - 8, &ra)) {
 		stat_inc(DRIP_STAT_UNWIND_FAIL);
 		return 1;
 	}
-	if (row->rbp_type == DRIP_RBP_OFFSET &&
-	    bpf_probe_read_user(&u->bp, sizeof(u->bp), (void *)(cfa + row->rbp_off))) {
+	if (row->rbp_type == DRIP_RBP_OFFSET && read_stack(ts, cfa + row->rbp_off, &u->bp)) {
 		stat_inc(DRIP_STAT_UNWIND_FAIL);
 		return 1;
 	}
@@ -538,6 +611,9 @@ static __always_inline int dwarf_unwind(struct thread_state *ts, __u64 ip, __u64
 	u->sp = sp;
 	u->bp = bp;
 	u->n = 0;
+	/* all or nothing: near the top of the stack the read fails, then each frame reads */
+	ts->win_lo = sp;
+	ts->win_ok = !bpf_probe_read_user(ts->win, sizeof(ts->win), (void *)sp);
 	u->exact_ip = 0;
 	u->done = 0;
 	u->cut = 0;
