@@ -110,8 +110,6 @@ const char *flame__label(const struct flame_node *n, char *buf, size_t len);
  */
 /* o->title, or a default for an outstanding-memory graph or a diff */
 const char *flame__title(const struct format_opts *o);
-/* "512 B", "6.2 MiB" */
-const char *flame__human(char buf[16], uint64_t v);
 /* "512 B", "6553600 B (6.2 MiB)": exact, and readable when large */
 const char *flame__bytes(char buf[48], uint64_t v);
 /* The totals line: bytes, allocs, processes, duration, incomplete */

@@ -20,6 +20,7 @@
 #include "drip/folded.h"
 #include "drip/formats.h"
 #include "drip/report_cmd.h"
+#include "drip/units.h"
 
 #define DEFAULT_TOP 20
 
@@ -112,23 +113,6 @@ static int cmp_change(const void *a, const void *b, void *ctx)
 	return strncmp(x->id, y->id, 17);
 }
 
-static const char *human(char buf[16], uint64_t v)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double d = v;
-	size_t u = 0;
-
-	if (v < 1024) {
-		snprintf(buf, 16, "%" PRIu64 " B", v);
-		return buf;
-	}
-	while (d >= 1023.95 && u < sizeof(units) / sizeof(units[0]) - 1) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(buf, 16, "%.1f %s", d, units[u]);
-	return buf;
-}
 
 /* "+409600 B (+400.0 KiB)", "-12 B", "0 B" */
 static void put_delta_bytes(FILE *f, uint64_t old, uint64_t now)
@@ -139,7 +123,7 @@ static void put_delta_bytes(FILE *f, uint64_t old, uint64_t now)
 
 	fprintf(f, "%s%" PRIu64 " B", sign, d);
 	if (d >= 1024)
-		fprintf(f, " (%s%s)", sign, human(hb, d));
+		fprintf(f, " (%s%s)", sign, units__bytes(hb, d));
 }
 
 static void put_delta_count(FILE *f, uint64_t old, uint64_t now)
@@ -200,7 +184,7 @@ static void print_change(FILE *f, struct sbuf *b, size_t rank, const struct chan
 		!held_now		     ? "gone" :
 		c->now.bytes >= c->old.bytes ? "grew" :
 					       "shrank",
-		human(ho, c->old.bytes), human(hn, c->now.bytes), c->old.allocs, c->now.allocs);
+		units__bytes(ho, c->old.bytes), units__bytes(hn, c->now.bytes), c->old.allocs, c->now.allocs);
 	put_delta_count(f, c->old.allocs, c->now.allocs);
 	memcpy(id, c->id, 16);
 	id[16] = '\0';
@@ -222,7 +206,7 @@ static void print_header(FILE *f, const struct report *old, const struct report 
 	char ho[16], hn[16];
 
 	fputs("drip " DRIP_VERSION " diff: outstanding ", f);
-	fprintf(f, "%s -> %s: ", human(ho, a->outstanding_bytes), human(hn, b->outstanding_bytes));
+	fprintf(f, "%s -> %s: ", units__bytes(ho, a->outstanding_bytes), units__bytes(hn, b->outstanding_bytes));
 	put_delta_bytes(f, a->outstanding_bytes, b->outstanding_bytes);
 	fprintf(f, " (%" PRIu64 " -> %" PRIu64 " B)\n", a->outstanding_bytes, b->outstanding_bytes);
 	fprintf(f, "blocks %" PRIu64 " -> %" PRIu64 " (", a->outstanding_allocs,

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "drip/flame.h"
+#include "drip/units.h"
 #include "drip/utf8.h"
 
 #define SYM_TRUNCATED (UINT32_MAX - 1) /* provisional ids until the symbols are ranked */
@@ -581,23 +582,6 @@ const char *flame__title(const struct format_opts *o)
 	return o && o->base ? "drip: memory growth (new vs old)" : "drip: outstanding memory";
 }
 
-const char *flame__human(char buf[16], uint64_t v)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double d = v;
-	size_t u = 0;
-
-	if (v < 1024) {
-		snprintf(buf, 16, "%" PRIu64 " B", v);
-		return buf;
-	}
-	while (d >= 1023.95 && u < sizeof(units) / sizeof(units[0]) - 1) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(buf, 16, "%.1f %s", d, units[u]);
-	return buf;
-}
 
 const char *flame__bytes(char buf[48], uint64_t v)
 {
@@ -606,7 +590,7 @@ const char *flame__bytes(char buf[48], uint64_t v)
 	if (v < 1024)
 		snprintf(buf, 48, "%" PRIu64 " B", v);
 	else
-		snprintf(buf, 48, "%" PRIu64 " B (%s)", v, flame__human(hb, v));
+		snprintf(buf, 48, "%" PRIu64 " B (%s)", v, units__bytes(hb, v));
 	return buf;
 }
 

@@ -21,6 +21,7 @@
 
 #include "drip/flame.h"
 #include "drip/formats.h"
+#include "drip/units.h"
 
 #define SVG_WIDTH    1200
 #define SVG_PAD	     10
@@ -233,7 +234,7 @@ static void put_delta(FILE *f, uint64_t now, uint64_t old, bool bytes)
 
 	fputc(now >= old ? '+' : '-', f);
 	if (bytes)
-		fputs(flame__human(hb, d), f);
+		fputs(units__bytes(hb, d), f);
 	else
 		fprintf(f, "%" PRIu64, d);
 	if (old)
@@ -293,8 +294,8 @@ static void put_title(FILE *f, const struct flame *fl, const struct flame_node *
 	} else {
 		char a[16], b[16];
 
-		fprintf(f, "new %s, old %s, delta ", flame__human(a, n->now.bytes),
-			flame__human(b, n->old.bytes));
+		fprintf(f, "new %s, old %s, delta ", units__bytes(a, n->now.bytes),
+			units__bytes(b, n->old.bytes));
 		put_delta(f, n->now.bytes, n->old.bytes, true);
 		fprintf(f, " \xc2\xb7 allocs new %" PRIu64 ", old %" PRIu64 ", delta ",
 			n->now.allocs, n->old.allocs);

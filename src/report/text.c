@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "drip/report.h"
+#include "drip/units.h"
 #include "drip/utf8.h"
 
 #define TEXT_DEFAULT_TOP 20
@@ -94,24 +95,6 @@ static const char *base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
-/* "512 B", "6.2 MiB": one decimal, never "1024.0 KiB" */
-static const char *human(char buf[16], uint64_t v)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double d = v;
-	size_t u = 0;
-
-	if (v < 1024) {
-		snprintf(buf, 16, "%" PRIu64 " B", v);
-		return buf;
-	}
-	while (d >= 1023.95 && u < sizeof(units) / sizeof(units[0]) - 1) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(buf, 16, "%.1f %s", d, units[u]);
-	return buf;
-}
 
 /* "6.2 MiB (6553600 B)", or "512 B" when that is already exact */
 static void put_size(FILE *f, uint64_t v)
@@ -119,9 +102,9 @@ static void put_size(FILE *f, uint64_t v)
 	char hb[16];
 
 	if (v < 1024)
-		fputs(human(hb, v), f);
+		fputs(units__bytes(hb, v), f);
 	else
-		fprintf(f, "%s (%" PRIu64 " B)", human(hb, v), v);
+		fprintf(f, "%s (%" PRIu64 " B)", units__bytes(hb, v), v);
 }
 
 static void put_stack_id(FILE *f, const char stack_id[17])
@@ -258,7 +241,7 @@ static void print_pids(FILE *f, const struct group *g)
 	for (i = 0; i < g->nr_rows && i < TEXT_MAX_PIDS; i++) {
 		s = g->rows[i];
 		fprintf(f, "%s %" PRIu32 "%s: %s", i ? "," : "", s->pid,
-			s->exited ? " (exited)" : "", human(hb, s->outstanding_bytes));
+			s->exited ? " (exited)" : "", units__bytes(hb, s->outstanding_bytes));
 	}
 	if (g->nr_rows > TEXT_MAX_PIDS)
 		fprintf(f, ", ... and %zu more", g->nr_rows - TEXT_MAX_PIDS);
@@ -276,7 +259,7 @@ static void print_group(FILE *f, size_t rank, const struct group *g, bool verbos
 	fprintf(f, " in %" PRIu64 " alloc%s, %" PRIu32 " process%s", g->allocs, plural(g->allocs),
 		g->pids, g->pids == 1 ? "" : "es");
 	if (g->pids > 1)
-		fprintf(f, " (%s .. %s each)", human(lo, g->min_bytes), human(hi, g->max_bytes));
+		fprintf(f, " (%s .. %s each)", units__bytes(lo, g->min_bytes), units__bytes(hi, g->max_bytes));
 	fputs(", stack ", f);
 	put_stack_id(f, s->stack_id);
 	fputc('\n', f);
@@ -376,7 +359,7 @@ static void print_process(FILE *f, const struct report_process *p)
 
 	fprintf(f, "%8" PRIu32 " %8" PRIu32 "  ", p->pid, p->ppid);
 	put_safe_padded(f, p->comm, TEXT_COMM_COLS);
-	fprintf(f, " %11s %14" PRIu64 " %10" PRIu64 "  %-6s  ", human(hb, p->outstanding_bytes),
+	fprintf(f, " %11s %14" PRIu64 " %10" PRIu64 "  %-6s  ", units__bytes(hb, p->outstanding_bytes),
 		p->outstanding_bytes, p->outstanding_allocs, p->exited ? "exited" : "live");
 	if (p->exe)
 		put_safe(f, p->exe);
