@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drip/cgroup.h"
 #include "drip/collector.h"
 #include "drip/elf.h"
 #include "drip/log.h"
@@ -33,6 +34,8 @@ struct proc {
 	struct procmaps *maps;
 	uint32_t heap; /* the process whose blocks it allocates and frees: itself, or (CLONE_VM) its parent's */
 	bool scanned;  /* found in /proc, not through a fork event */
+	bool outside;  /* --cgroup: not in it; its events are ignored, it is not reported */
+	bool cg_unknown; /* gone before its cgroup was read */
 };
 
 /* A frame resolved while its process lived. */
@@ -78,6 +81,7 @@ struct collector {
 	collector_file_fn file_fn;
 	void *file_fn_ctx;
 	struct u64map stack_files; /* stack index + 1 -> struct frame_files * */
+	char *cgroup; /* --cgroup's path in the v2 hierarchy, or NULL */
 };
 
 static inline uint64_t site_key(uint32_t proc, uint32_t stack)
@@ -125,6 +129,7 @@ void collector__free(struct collector *c)
 	free(c->procs);
 	u64map__release(&c->live);
 	u64map__release(&c->site_res);
+	free(c->cgroup);
 	table__free(c->table);
 	stacks__free(c->stacks);
 	symbolizer__free(c->sym);
@@ -169,6 +174,17 @@ void collector__set_maps_hook(struct collector *c, collector_maps_hook fn, void 
 	c->maps_hook_ctx = ctx;
 }
 
+int collector__set_cgroup(struct collector *c, const char *rel)
+{
+	char *dup = rel ? strdup(rel) : NULL;
+
+	if (rel && !dup)
+		return -ENOMEM;
+	free(c->cgroup);
+	c->cgroup = dup;
+	return 0;
+}
+
 void collector__set_file_resolver(struct collector *c, collector_file_fn fn, void *ctx)
 {
 	c->file_fn = fn;
@@ -185,6 +201,12 @@ static void proc_read_identity(struct collector *c, struct proc *p)
 	free(p->exe);
 	if (!p->start_ticks)
 		p->start_ticks = proc_start_ticks(p->pid);
+	if (c->cgroup) {
+		char cg[4096];
+
+		p->cg_unknown = cgroup__of_pid(p->pid, cg, sizeof(cg)) != 0;
+		p->outside = !p->cg_unknown && !cgroup__within(cg, c->cgroup);
+	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", p->pid);
 	p->comm = read_small(path);
 	snprintf(path, sizeof(path), "/proc/%d/exe", p->pid);
@@ -577,6 +599,8 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 	proc = proc_of(c, ev->hdr.tgid);
 	if (proc < 0)
 		return proc;
+	if (c->procs[proc].outside)
+		return 0; /* --cgroup leaves it out */
 	proc = c->procs[proc].heap;
 	if (c->procs[proc].maps_stale) {
 		struct proc *p = &c->procs[proc];
@@ -684,6 +708,8 @@ static void on_free(struct collector *c, const struct drip_ev_free *ev)
 			c->n.unknown_frees++;
 		return;
 	}
+	if (c->procs[idx].outside)
+		return;
 	idx = c->procs[idx].heap;
 	if (ev->fn == DRIP_FN_BRK) {
 		release_range(c, (uint32_t)idx, ev->addr, ev->len);
@@ -745,6 +771,8 @@ static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
 	}
 	if (!u64map__get(&c->live, ev->ppid, &pi))
 		return; /* its parent is unknown: so is what it inherited */
+	if (c->procs[i].cg_unknown) /* gone already: it was forked into its parent's cgroup */
+		c->procs[i].outside = c->procs[pi].outside;
 	if (ev->flags & DRIP_PROC_SHARED_VM)
 		c->procs[i].heap = c->procs[pi].heap; /* vfork, CLONE_VM: the same heap */
 	else
@@ -918,6 +946,8 @@ void collector__on_late_free(struct collector *c, uint32_t tgid, uint64_t addr, 
 			return;
 		}
 	}
+	if (c->procs[idx].outside)
+		return;
 	/* only a block allocated before the free happened: the address may be reused since */
 	release(c, (int)c->procs[idx].heap, addr, ts, ts, true);
 }
@@ -1157,7 +1187,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		struct report_process *rp;
 
 		proc_row[i] = SIZE_MAX;
-		if (p->replaced)
+		if (p->replaced || p->outside)
 			continue;
 		rp = &o->procs[o->r.nr_processes];
 		proc_row[i] = o->r.nr_processes++;
@@ -1246,6 +1276,9 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 				}
 			}
 			m = &o->merged[mi];
+			/* a child's row of only inherited frees is its parent's block, not its own */
+			if (!rs->allocs && !rs->outstanding_allocs)
+				continue;
 			m->pids++;
 			m->outstanding_bytes += rs->outstanding_bytes;
 			m->outstanding_allocs += rs->outstanding_allocs;
@@ -1255,6 +1288,9 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 				m->max_pid_bytes = rs->outstanding_bytes;
 		}
 		u64map__release(&seen);
+		for (size_t i = 0; i < o->r.nr_merged; i++)
+			if (o->merged[i].min_pid_bytes == UINT64_MAX)
+				o->merged[i].min_pid_bytes = 0;
 		/* first_stack indexes stay valid: stacks are not moved again */
 		qsort(o->merged, o->r.nr_merged, sizeof(*o->merged), cmp_merged);
 	}

@@ -33,6 +33,9 @@ struct collector_counts {
 struct collector *collector__new(void);
 void collector__free(struct collector *c);
 
+/* --cgroup: only processes in this cgroup v2 path (or below) count; NULL: all. 0 or -ENOMEM. */
+int collector__set_cgroup(struct collector *c, const char *rel);
+
 struct procmaps;
 /* Called with every new maps snapshot of a live process (the unwinder's module list). */
 typedef void (*collector_maps_hook)(void *ctx, pid_t pid, const struct procmaps *maps);

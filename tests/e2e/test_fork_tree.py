@@ -5,8 +5,8 @@ posix_spawn, PID reuse, a PID + mount namespace.  Ground truth from the targets.
 import os
 import shutil
 
-from drip_e2e import (check, check_clean, compare_process, drip_trace, expect_eq, fail, fnames,
-                      target, tmpdir)
+from drip_e2e import (check, check_clean, compare_process, drip, drip_trace, expect_eq,
+                      expect_error, fail, fnames, target, tmpdir)
 
 KiB = 1024
 
@@ -235,3 +235,56 @@ def test_pid_and_mount_namespace_reports_nspid():
             continue
         problems += compare_process(report, tp, exited=True)
     check(problems)
+
+
+def _cgroup2_mount():
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) > 2 and parts[2] == "cgroup2":
+                return parts[1]
+    return None
+
+
+def test_cgroup_narrows_the_tree():
+    """--cgroup CG: sh runs pool in its own cgroup (outside CG), then moves itself into CG and
+    execs spawnpool: only spawnpool and its workers are reported, each exact."""
+    mnt = _cgroup2_mount()
+    if not mnt:
+        fail("no cgroup2 mount: --cgroup needs cgroup v2")
+    cg = os.path.join(mnt, f"drip-e2e-{os.getpid()}")
+    os.mkdir(cg)
+    try:
+        script = (f"{target('pool')} && echo $$ > {cg}/cgroup.procs && "
+                  f"exec {target('spawnpool')}")
+        run = drip_trace(["sh", "-c", script], drip_args=["--cgroup", cg])
+        report = run.report()
+        truth = run.truth()
+    finally:
+        try:
+            os.rmdir(cg)
+        except OSError:
+            pass
+    check_clean(report)
+    inside = truth.by_prog("spawnpool") + truth.by_prog("spawnpool-worker")
+    outside = truth.by_prog("pool")
+    expect_eq(len(inside), 4, "spawnpool processes in the truth file")
+    expect_eq(len(outside), 5, "pool processes in the truth file")
+    expect_eq(sorted(report.pids()), sorted(p["pid"] for p in inside),
+              "pids in processes[] (only those in the cgroup)")
+    problems = []
+    for tp in inside:
+        problems += compare_process(report, tp, exited=True)
+    leaked = [s for p in outside for s in report.stacks_of(p["pid"])]
+    if leaked:
+        problems.append(f"expected no stacks of pool (outside the cgroup), drip reported "
+                        f"{len(leaked)}")
+    check(problems)
+
+
+def test_cgroup_errors():
+    """--cgroup refuses a missing cgroup (exit 2) and a path that is not cgroup v2 (exit 3)."""
+    rc, _, err = drip("trace", "--cgroup", "/no/such/cgroup-drip", "--", "true")
+    expect_error(rc, err, (2,), "--cgroup of a missing cgroup")
+    rc, _, err = drip("trace", "--cgroup", "/proc", "--", "true")
+    expect_error(rc, err, (3,), "--cgroup of a directory that is not cgroup v2")
