@@ -288,3 +288,22 @@ def test_cgroup_errors():
     expect_error(rc, err, (2,), "--cgroup of a missing cgroup")
     rc, _, err = drip("trace", "--cgroup", "/proc", "--", "true")
     expect_error(rc, err, (3,), "--cgroup of a directory that is not cgroup v2")
+
+
+def test_doctor_warns_in_another_pid_namespace():
+    """drip doctor in a new PID namespace (with its own /proc, or the host's) warns that PIDs
+    will not be the host's; in drip's own namespace it does not."""
+    if not shutil.which("unshare"):
+        fail("unshare (util-linux) is needed")
+    problems = []
+    for prefix in (["unshare", "-fp", "--mount-proc"], ["unshare", "-fp"]):
+        _, out, err = drip("doctor", prefix=prefix)
+        line = [l for l in (out + err).splitlines() if "PID namespace" in l]
+        if not line or not line[0].startswith("warn"):
+            problems.append(f"{' '.join(prefix)} drip doctor: expected a 'warn' PID namespace "
+                            f"line, drip wrote {line}")
+    _, out, err = drip("doctor")
+    line = [l for l in (out + err).splitlines() if "PID namespace" in l]
+    if not line or line[0].startswith("warn") and "host" not in line[0]:
+        problems.append(f"drip doctor in its own namespace: drip wrote {line}")
+    check(problems)
