@@ -182,7 +182,8 @@ static int run_pool(uint64_t n)
 	err = 0;
 out:
 	if (err)
-		fprintf(stderr, "table_bench: pool of %" PRIu64 " blocks: unexpected table result\n", n);
+		fprintf(stderr,
+			"table_bench: pool of %" PRIu64 " blocks: unexpected table result\n", n);
 	table__free(t);
 	return err;
 }

@@ -458,7 +458,7 @@ static int load_array(struct loader *l, int (*item)(struct loader *l, size_t i))
 
 static const char *const totals_keys[] = {
 	"allocs",	 "frees",	"outstanding_bytes", "outstanding_allocs",
-	"unknown_frees", "events_lost", "unwind_failures", "inherited_frees" /* optional */
+	"unknown_frees", "events_lost", "unwind_failures",   "inherited_frees" /* optional */
 };
 
 static int totals_member(struct loader *l, int k, void *obj)
@@ -466,7 +466,7 @@ static int totals_member(struct loader *l, int k, void *obj)
 	struct report_totals *t = obj;
 	uint64_t *fields[] = {
 		&t->allocs,	   &t->frees,	    &t->outstanding_bytes, &t->outstanding_allocs,
-		&t->unknown_frees, &t->events_lost, &t->unwind_failures, &t->inherited_frees
+		&t->unknown_frees, &t->events_lost, &t->unwind_failures,   &t->inherited_frees
 	};
 
 	return want_u64(l, fields[k]);
