@@ -4,10 +4,13 @@
  * decides pass or fail).  For 1M and 10M blocks: allocate them all (growing
  * from an empty table), churn (free one, allocate one) at that size, then free
  * them all in random order.  Prints ns per operation and RSS per block after
- * the allocations (peak: the high-water mark, including growth).
+ * the allocations (peak: the high-water mark, including growth).  Then a fork
+ * pool: a parent with n blocks forks 4 workers, each frees a different quarter
+ * of what it inherited, and the parent frees half of its blocks: RSS per
+ * parent block, and the time of an inherited free.
  *
  *   gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -o build/table_bench \
- *	bench/table_bench.c src/table.c && build/table_bench [blocks...]
+ *	bench/table_bench.c src/table.c src/u64map.c && build/table_bench [blocks...]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -143,6 +146,48 @@ out:
 	return err;
 }
 
+static int run_pool(uint64_t n)
+{
+	uint64_t t0, rss0, rss1, rss2, frees = 0;
+	double t_inh;
+	struct table *t;
+	int err = -1;
+
+	reset_hwm();
+	rss0 = vm_bytes("VmRSS");
+	t = table__new(0);
+	if (!t)
+		goto out;
+	for (uint64_t i = 0; i < n; i++)
+		if (table__on_alloc(t, 0, addr_of(i), 64, i % NR_STACKS, i + 1))
+			goto out;
+	rss1 = vm_bytes("VmRSS");
+	for (uint32_t w = 1; w <= 4; w++)
+		if (table__fork(t, 0, w, n + w))
+			goto out;
+	t0 = now_ns();
+	for (uint32_t w = 1; w <= 4; w++)
+		for (uint64_t i = (w - 1) * (n / 4); i < w * (n / 4); i++, frees++)
+			if (table__free_at(t, w, addr_of(i), 0, 2 * n + i, NULL) != 1)
+				goto out;
+	t_inh = (double)(now_ns() - t0) / (frees ? frees : 1);
+	for (uint64_t i = 0; i < n; i += 2)
+		if (table__free_at(t, 0, addr_of(i), 0, 3 * n + i, NULL))
+			goto out;
+	rss2 = vm_bytes("VmRSS");
+	printf("%9" PRIu64 " blocks, 4 forked workers: parent RSS %5.1f B/block; after each worker "
+	       "freed a quarter and the parent half: %5.1f B/block (%zu whiteouts + ghosts); "
+	       "inherited free %5.1f ns\n",
+	       n, (double)(rss1 - rss0) / n, (double)(rss2 - rss0) / n, table__nr_shared(t), t_inh);
+	err = 0;
+out:
+	if (err)
+		fprintf(stderr,
+			"table_bench: pool of %" PRIu64 " blocks: unexpected table result\n", n);
+	table__free(t);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	/* 786433 and 6291457 blocks: the table has just doubled, the worst RSS per block */
@@ -152,9 +197,12 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
 			err |= run(strtoull(argv[i], NULL, 0));
+		for (int i = 1; i < argc; i++)
+			err |= run_pool(strtoull(argv[i], NULL, 0));
 		return err ? 1 : 0;
 	}
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		err |= run(sizes[i]);
+	err |= run_pool(1000000);
 	return err ? 1 : 0;
 }

@@ -953,7 +953,7 @@ static __always_inline __u32 task_nspid(struct task_struct *t)
 }
 
 static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 ppid,
-				      struct linux_binprm *bprm)
+				      struct linux_binprm *bprm, __u32 flags)
 {
 	struct drip_ev_proc *ev;
 
@@ -969,6 +969,8 @@ static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 p
 	ev->nspid = task_nspid(t);
 	ev->start_time = BPF_CORE_READ(t, group_leader, start_time);
 	ev->filename[0] = 0;
+	ev->flags = flags;
+	ev->pad = 0;
 	if (bprm)
 		bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
 					  BPF_CORE_READ(bprm, filename));
@@ -978,7 +980,7 @@ static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 p
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1, flags = 0;
 
 	if (ctgid == ptgid || !cfg.follow_children)
 		return 0; /* a new thread: the process is already known */
@@ -986,7 +988,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
 		stat_inc(DRIP_STAT_TARGETS_FULL);
-	emit_proc(DRIP_EV_FORK, child, ptgid, NULL);
+	/* the memory copied (or shared) is the forking task's: parent is current */
+	if (child->mm == parent->mm)
+		flags |= DRIP_PROC_SHARED_VM; /* CLONE_VM: same heap, not a copy of it */
+	if (child->vfork_done)
+		flags |= DRIP_PROC_VFORK;
+	emit_proc(DRIP_EV_FORK, child, ptgid, NULL, flags);
 	return 0;
 }
 
@@ -1006,7 +1013,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		ts->sys_pending = 0;
 		forget_mappings(&ts->uw);
 	}
-	emit_proc(DRIP_EV_EXEC, p, 0, bprm);
+	emit_proc(DRIP_EV_EXEC, p, 0, bprm, 0);
 	return 0;
 }
 
@@ -1017,7 +1024,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 
 	if (!group_dead || !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	emit_proc(DRIP_EV_EXIT, p, 0, NULL);
+	emit_proc(DRIP_EV_EXIT, p, 0, NULL, 0);
 	bpf_map_delete_elem(&targets, &tgid);
 	return 0;
 }

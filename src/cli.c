@@ -41,6 +41,7 @@ static const char usage_trace[] =
 	"target:\n"
 	"  -p, --pid PID[,PID...]   attach to running processes and all their descendants\n"
 	"      --no-children        do not follow children (only the given processes)\n"
+	"      --cgroup PATH        only processes in this cgroup v2 directory (or below)\n"
 	"  -- COMMAND [ARGS...]     start COMMAND traced from its first instruction\n"
 	"\n"
 	"when to report:\n"
@@ -148,6 +149,7 @@ enum {
 	OPT_UNWIND,
 	OPT_WEIGHT,
 	OPT_PER_PID,
+	OPT_CGROUP,
 };
 
 static int cmd_trace(int argc, char **argv)
@@ -156,6 +158,7 @@ static int cmd_trace(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "grace", required_argument, NULL, OPT_GRACE },
@@ -199,6 +202,9 @@ static int cmd_trace(int argc, char **argv)
 		case 'a':
 			pr_err("-a/--all is not available yet");
 			goto out;
+		case OPT_CGROUP:
+			o.cgroup = optarg;
+			break;
 		case OPT_NO_CHILDREN:
 			o.follow_children = false;
 			break;

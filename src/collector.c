@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drip/cgroup.h"
 #include "drip/collector.h"
 #include "drip/elf.h"
 #include "drip/log.h"
@@ -31,6 +32,10 @@ struct proc {
 	bool maps_stale; /* exec'd: libraries were not mapped yet when maps were read */
 	uint64_t start_ticks; /* /proc start time when first read (0: never): tells pid reuse */
 	struct procmaps *maps;
+	uint32_t heap; /* the process whose blocks it allocates and frees: itself, or (CLONE_VM) its parent's */
+	bool scanned;  /* found in /proc, not through a fork event */
+	bool outside;  /* --cgroup: not in it; its events are ignored, it is not reported */
+	bool cg_unknown; /* gone before its cgroup was read */
 };
 
 /* A frame resolved while its process lived. */
@@ -76,6 +81,7 @@ struct collector {
 	collector_file_fn file_fn;
 	void *file_fn_ctx;
 	struct u64map stack_files; /* stack index + 1 -> struct frame_files * */
+	char *cgroup; /* --cgroup's path in the v2 hierarchy, or NULL */
 };
 
 static inline uint64_t site_key(uint32_t proc, uint32_t stack)
@@ -123,6 +129,7 @@ void collector__free(struct collector *c)
 	free(c->procs);
 	u64map__release(&c->live);
 	u64map__release(&c->site_res);
+	free(c->cgroup);
 	table__free(c->table);
 	stacks__free(c->stacks);
 	symbolizer__free(c->sym);
@@ -167,6 +174,17 @@ void collector__set_maps_hook(struct collector *c, collector_maps_hook fn, void 
 	c->maps_hook_ctx = ctx;
 }
 
+int collector__set_cgroup(struct collector *c, const char *rel)
+{
+	char *dup = rel ? strdup(rel) : NULL;
+
+	if (rel && !dup)
+		return -ENOMEM;
+	free(c->cgroup);
+	c->cgroup = dup;
+	return 0;
+}
+
 void collector__set_file_resolver(struct collector *c, collector_file_fn fn, void *ctx)
 {
 	c->file_fn = fn;
@@ -183,6 +201,12 @@ static void proc_read_identity(struct collector *c, struct proc *p)
 	free(p->exe);
 	if (!p->start_ticks)
 		p->start_ticks = proc_start_ticks(p->pid);
+	if (c->cgroup) {
+		char cg[4096];
+
+		p->cg_unknown = cgroup__of_pid(p->pid, cg, sizeof(cg)) != 0;
+		p->outside = !p->cg_unknown && !cgroup__within(cg, c->cgroup);
+	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", p->pid);
 	p->comm = read_small(path);
 	snprintf(path, sizeof(path), "/proc/%d/exe", p->pid);
@@ -241,10 +265,13 @@ static int proc_new(struct collector *c, pid_t pid, pid_t ppid, uint64_t start, 
 		c->cap_procs = cap;
 	}
 	/* a live entry with this pid is a stale one (missed exit): retire it */
-	if (u64map__get(&c->live, (uint64_t)pid, &old))
+	if (u64map__get(&c->live, (uint64_t)pid, &old)) {
 		c->procs[old].exited = true;
+		table__end(c->table, old);
+	}
 	p = &c->procs[c->nr_procs];
-	*p = (struct proc){ .pid = pid, .ppid = ppid, .start_time = start, .nspid = nspid };
+	*p = (struct proc){ .pid = pid, .ppid = ppid, .start_time = start, .nspid = nspid,
+			    .heap = c->nr_procs };
 	if (u64map__set(&c->live, (uint64_t)pid, c->nr_procs))
 		return -ENOMEM;
 	return (int)c->nr_procs++;
@@ -315,6 +342,7 @@ int collector__add_process(struct collector *c, pid_t pid)
 		     boot_to_monotonic(ticks * (1000000000ULL / (hz > 0 ? hz : 100))), 0);
 	if (i < 0)
 		return i;
+	c->procs[i].scanned = true;
 	proc_read_identity(c, &c->procs[i]);
 	return 0;
 }
@@ -349,6 +377,7 @@ size_t collector__reap_dead(struct collector *c)
 			continue;
 		p->exited = true;
 		u64map__del(&c->live, (uint64_t)p->pid);
+		table__end(c->table, i);
 		n++;
 	}
 	return n;
@@ -535,16 +564,22 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
  * ours then, counted as an implied free, which this release explains.
  */
 static void release(struct collector *c, int proc, uint64_t addr, uint64_t ts_limit,
-		    bool counted_unknown)
+		    uint64_t ts, bool counted_unknown)
 {
-	int err = table__on_free(c->table, proc, addr, ts_limit);
+	struct table_freed f;
+	int err = table__free_at(c->table, proc, addr, ts_limit, ts, &f);
 
-	if (!err)
+	if (!err) {
 		c->n.frees++;
-	else if (err == -EEXIST && c->n.implied_frees)
+	} else if (err == 1) {
+		/* its parent's block, freed in this child: the child's row names the stack */
+		c->n.inherited_frees++;
+		resolve_site(c, proc, f.stack);
+	} else if (err == -EEXIST && c->n.implied_frees) {
 		c->n.implied_frees--;
-	else if (counted_unknown)
+	} else if (counted_unknown) {
 		c->n.unknown_frees++;
+	}
 }
 
 static bool site_in_allocator(const struct collector *c, uint32_t proc, uint32_t stack)
@@ -564,6 +599,9 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 	proc = proc_of(c, ev->hdr.tgid);
 	if (proc < 0)
 		return proc;
+	if (c->procs[proc].outside)
+		return 0; /* --cgroup leaves it out */
+	proc = c->procs[proc].heap;
 	if (c->procs[proc].maps_stale) {
 		struct proc *p = &c->procs[proc];
 		struct procmaps *m = NULL;
@@ -580,11 +618,16 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 		return 0; /* such a call cannot have succeeded: its old block lives on */
 	if (ev->fn == DRIP_FN_MREMAP) {
 		/* only a mapping drip saw the program make moves as a block */
-		if (table__on_free(c->table, proc, ev->old_addr, 0))
+		err = table__free_at(c->table, proc, ev->old_addr, 0, ev->hdr.ts, NULL);
+		if (err < 0)
 			return 0;
-		c->n.frees++;
+		if (err)
+			c->n.inherited_frees++;
+		else
+			c->n.frees++;
 	} else if (ev->old_addr) {
-		release(c, proc, ev->old_addr, ev->call_ts, true); /* realloc moved or resized it */
+		/* realloc moved or resized it */
+		release(c, proc, ev->old_addr, ev->call_ts, ev->hdr.ts, true);
 	}
 	if (ev->stack_hash) {
 		s = stacks__find(c->stacks, ev->stack_hash);
@@ -665,12 +708,15 @@ static void on_free(struct collector *c, const struct drip_ev_free *ev)
 			c->n.unknown_frees++;
 		return;
 	}
+	if (c->procs[idx].outside)
+		return;
+	idx = c->procs[idx].heap;
 	if (ev->fn == DRIP_FN_BRK) {
 		release_range(c, (uint32_t)idx, ev->addr, ev->len);
 		return;
 	}
 	/* munmap of something the program did not map itself is not a free */
-	release(c, (int)idx, ev->addr, is_realloc(ev->fn) ? ev->call_ts : 0,
+	release(c, (int)idx, ev->addr, is_realloc(ev->fn) ? ev->call_ts : 0, ev->hdr.ts,
 		ev->fn != DRIP_FN_MUNMAP);
 }
 
@@ -691,6 +737,48 @@ static void learn_exec_file(struct collector *c, struct proc *p, const struct dr
 		p->exe = strdup(name);
 }
 
+/*
+ * A scan of /proc made at attach found it before its fork event was read:
+ * the same process when it started then (/proc has clock ticks: allow two).
+ */
+static bool same_as_scanned(const struct proc *p, const struct drip_ev_proc *ev)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t slack = 2 * (1000000000ULL / (hz > 0 ? hz : 100));
+	uint64_t d = p->start_time > ev->start_time ? p->start_time - ev->start_time :
+						       ev->start_time - p->start_time;
+
+	return p->scanned && !p->exited && d <= slack;
+}
+
+static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
+{
+	uint64_t pi, idx;
+	int i;
+
+	if (u64map__get(&c->live, ev->hdr.tgid, &idx) && same_as_scanned(&c->procs[idx], ev)) {
+		i = (int)idx; /* one process, not a second entry with an exited twin */
+		c->procs[i].ppid = ev->ppid;
+		c->procs[i].start_time = ev->start_time;
+		c->procs[i].nspid = ev->nspid;
+		c->procs[i].scanned = false;
+	} else {
+		i = proc_new(c, ev->hdr.tgid, ev->ppid, ev->start_time, ev->nspid);
+		if (i < 0)
+			return;
+		proc_read_identity(c, &c->procs[i]);
+		inherit_identity(c, &c->procs[i]);
+	}
+	if (!u64map__get(&c->live, ev->ppid, &pi))
+		return; /* its parent is unknown: so is what it inherited */
+	if (c->procs[i].cg_unknown) /* gone already: it was forked into its parent's cgroup */
+		c->procs[i].outside = c->procs[pi].outside;
+	if (ev->flags & DRIP_PROC_SHARED_VM)
+		c->procs[i].heap = c->procs[pi].heap; /* vfork, CLONE_VM: the same heap */
+	else
+		table__fork(c->table, c->procs[pi].heap, i, ev->hdr.ts); /* a copy, not copied */
+}
+
 static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 {
 	uint64_t idx;
@@ -698,11 +786,7 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 
 	switch (ev->hdr.type) {
 	case DRIP_EV_FORK:
-		i = proc_new(c, ev->hdr.tgid, ev->ppid, ev->start_time, ev->nspid);
-		if (i < 0)
-			break;
-		proc_read_identity(c, &c->procs[i]);
-		inherit_identity(c, &c->procs[i]);
+		on_fork(c, ev);
 		break;
 	case DRIP_EV_EXEC:
 		if (u64map__get(&c->live, ev->hdr.tgid, &idx)) {
@@ -710,8 +794,10 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 			pid_t ppid = old->ppid;
 			uint64_t start = old->start_time;
 
-			/* the old image's heap is gone with it */
-			c->n.exec_released += table__drop_proc(c->table, idx);
+			/* the old image's heap is gone with it (unless it was its parent's: vfork) */
+			if (old->heap == idx)
+				c->n.exec_released += table__drop_proc(c->table, idx);
+			table__end(c->table, idx);
 			old->replaced = true;
 			old->exited = true;
 			u64map__del(&c->live, ev->hdr.tgid);
@@ -731,6 +817,7 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 			if (!c->procs[idx].nspid)
 				c->procs[idx].nspid = ev->nspid;
 			u64map__del(&c->live, ev->hdr.tgid);
+			table__end(c->table, idx);
 		}
 		break;
 	}
@@ -859,8 +946,10 @@ void collector__on_late_free(struct collector *c, uint32_t tgid, uint64_t addr, 
 			return;
 		}
 	}
+	if (c->procs[idx].outside)
+		return;
 	/* only a block allocated before the free happened: the address may be reused since */
-	release(c, (int)idx, addr, ts, true);
+	release(c, (int)c->procs[idx].heap, addr, ts, ts, true);
 }
 
 /* ---- report snapshot ---- */
@@ -1098,7 +1187,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		struct report_process *rp;
 
 		proc_row[i] = SIZE_MAX;
-		if (p->replaced)
+		if (p->replaced || p->outside)
 			continue;
 		rp = &o->procs[o->r.nr_processes];
 		proc_row[i] = o->r.nr_processes++;
@@ -1109,6 +1198,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rp->comm = p->comm ? p->comm : "";
 		rp->exe = p->exe;
 		rp->exited = p->exited;
+		table__inherited(c->table, i, &rp->inherited_bytes, &rp->inherited_allocs);
 	}
 
 	/* symbolized here, late: only what the report shows, each frame once per build-id */
@@ -1148,6 +1238,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rs->outstanding_allocs = a->count;
 		rs->allocs = st ? st->allocs : a->count;
 		rs->frees = st ? st->frees : 0;
+		rs->inherited_frees = st ? st->inherited_frees : 0;
 		rs->oldest_age_s = so->now_ns > a->oldest_ts ? (so->now_ns - a->oldest_ts) / 1e9 : 0;
 		rs->frames = &o->frames[fi];
 		rs->nr_frames = put_frames(c, r, &o->frames[fi], nr_frames - fi);
@@ -1185,6 +1276,9 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 				}
 			}
 			m = &o->merged[mi];
+			/* a child's row of only inherited frees is its parent's block, not its own */
+			if (!rs->allocs && !rs->outstanding_allocs)
+				continue;
 			m->pids++;
 			m->outstanding_bytes += rs->outstanding_bytes;
 			m->outstanding_allocs += rs->outstanding_allocs;
@@ -1194,6 +1288,9 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 				m->max_pid_bytes = rs->outstanding_bytes;
 		}
 		u64map__release(&seen);
+		for (size_t i = 0; i < o->r.nr_merged; i++)
+			if (o->merged[i].min_pid_bytes == UINT64_MAX)
+				o->merged[i].min_pid_bytes = 0;
 		/* first_stack indexes stay valid: stacks are not moved again */
 		qsort(o->merged, o->r.nr_merged, sizeof(*o->merged), cmp_merged);
 	}
@@ -1226,6 +1323,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 	o->r.totals.allocs = c->n.allocs;
 	o->r.totals.frees = c->n.frees;
 	o->r.totals.unknown_frees = c->n.unknown_frees;
+	o->r.totals.inherited_frees = c->n.inherited_frees;
 	o->r.totals.events_lost = bpf_lost + c->n.implied_frees + c->n.bad_records;
 	o->r.totals.unwind_failures =
 		so->bpf_drops ?

@@ -522,7 +522,8 @@ static enum verdict check_nofile(struct result *r)
 static enum verdict check_pid_ns(struct result *r)
 {
 	struct stat self, init;
-	char comm[64] = "?";
+	char comm[64] = "?", buf[32];
+	ssize_t n;
 
 	if (stat("/proc/self/ns/pid", &self)) {
 		int err = errno;
@@ -536,7 +537,12 @@ static enum verdict check_pid_ns(struct result *r)
 	if (self.st_ino == PROC_PID_INIT_INO)
 		return say(r, CHECK_OK, "host PID namespace");
 	read_line("/proc/1/comm", comm, sizeof(comm));
-	if (!stat("/proc/1/ns/pid", &init) && init.st_ino != self.st_ino)
+	/* /proc/1/ns may be closed to us; /proc/self names our PID as /proc's namespace sees it */
+	n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	if (n > 0)
+		buf[n] = 0;
+	if ((n > 0 && atoi(buf) != getpid()) ||
+	    (!stat("/proc/1/ns/pid", &init) && init.st_ino != self.st_ino))
 		return say(
 			r, CHECK_WARN,
 			"inside a container, and /proc belongs to another PID namespace: process IDs will not match (fix: run with the host PID namespace and its /proc, e.g. docker run --pid=host)");

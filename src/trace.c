@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "drip/attach.h"
+#include "drip/cgroup.h"
 #include "drip/collector.h"
 #include "drip/elf.h"
 #include "drip/formats.h"
@@ -494,6 +495,29 @@ static int check_command(const struct trace_opts *o, char **resolved)
 	return check_allocator(o->argv[0], *resolved);
 }
 
+/* --cgroup: every process is checked as drip learns of it; the others are not reported. */
+static int use_cgroup(struct tracer *t, const char *path)
+{
+	char rel[4096];
+	int err = cgroup__resolve(path, rel, sizeof(rel));
+
+	if (err == -ENOENT) {
+		pr_err("cannot use --cgroup '%s': no such cgroup", path);
+		return EXIT_TARGET;
+	}
+	if (err == -ENOTSUP) {
+		pr_err("cannot use --cgroup '%s': not a cgroup v2 directory", path);
+		pr_hint("--cgroup takes a directory of the cgroup2 mount, e.g. /sys/fs/cgroup/system.slice/app.service (cgroup v1 is not supported)");
+		return EXIT_PRIVILEGE;
+	}
+	if (err) {
+		pr_err("cannot use --cgroup '%s': %s", path, strerror(-err));
+		return EXIT_TARGET;
+	}
+	pr_info("only processes in cgroup %s", rel);
+	return collector__set_cgroup(t->c, rel) ? EXIT_FAILURE_ : EXIT_OK;
+}
+
 int trace__run(const struct trace_opts *o)
 {
 	struct session_opts so = {
@@ -532,6 +556,12 @@ int trace__run(const struct trace_opts *o)
 	t.c = collector__new();
 	if (!t.c)
 		goto out;
+	if (o->cgroup) {
+		ret = use_cgroup(&t, o->cgroup);
+		if (ret != EXIT_OK)
+			goto out;
+		ret = EXIT_FAILURE_;
+	}
 	err = session__open(&so, &t.s);
 	if (err) {
 		ret = EXIT_PRIVILEGE;

@@ -27,10 +27,14 @@ struct collector_counts {
 	uint64_t exec_released;	 /* blocks released because their image was replaced */
 	uint64_t late_frees;	 /* frees drained from the overflow map */
 	uint64_t allocator_mmaps; /* mmaps an allocator made inside free (stack says so): not counted */
+	uint64_t inherited_frees; /* frees of blocks a child inherited at fork: not in frees */
 };
 
 struct collector *collector__new(void);
 void collector__free(struct collector *c);
+
+/* --cgroup: only processes in this cgroup v2 path (or below) count; NULL: all. 0 or -ENOMEM. */
+int collector__set_cgroup(struct collector *c, const char *rel);
 
 struct procmaps;
 /* Called with every new maps snapshot of a live process (the unwinder's module list). */

@@ -145,6 +145,14 @@ struct drip_ev_proc {
 	__u32 nspid; /* tgid in its own PID namespace */
 	__u64 start_time; /* task start, ns since boot: (tgid, start_time) names a process */
 	__u8 filename[256]; /* EXEC: the path given to execve, NUL-terminated */
+	__u32 flags; /* FORK: enum drip_proc_flags */
+	__u32 pad;
+};
+
+/* How a FORK child relates to its parent's memory (the tracepoint has no clone flags). */
+enum drip_proc_flags {
+	DRIP_PROC_SHARED_VM = 1 << 0, /* CLONE_VM: the child runs in its parent's address space */
+	DRIP_PROC_VFORK = 1 << 1,     /* CLONE_VFORK: the parent waits for its exec or exit */
 };
 
 /* Key of the free-overflow map: frees that found the ring buffer full. */

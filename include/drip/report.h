@@ -39,6 +39,7 @@ struct report_stack {
 	uint64_t outstanding_allocs;
 	uint64_t allocs;
 	uint64_t frees;
+	uint64_t inherited_frees; /* blocks the process inherited at fork from this stack, freed */
 	double oldest_age_s; /* age of the oldest outstanding block, at report time */
 	size_t nr_frames;
 	const struct report_frame *frames; /* frames[0]: the allocator's caller */
@@ -53,6 +54,8 @@ struct report_process {
 	const char *exe; /* NULL: unknown */
 	uint64_t outstanding_bytes;
 	uint64_t outstanding_allocs;
+	uint64_t inherited_bytes; /* parent's blocks held since fork (not in outstanding) */
+	uint64_t inherited_allocs;
 	bool exited;
 };
 
@@ -72,6 +75,7 @@ struct report_totals {
 	uint64_t outstanding_bytes;
 	uint64_t outstanding_allocs;
 	uint64_t unknown_frees;
+	uint64_t inherited_frees; /* frees of blocks a child inherited at fork (not in frees) */
 	uint64_t events_lost;
 	uint64_t unwind_failures;
 };

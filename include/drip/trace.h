@@ -23,6 +23,7 @@ struct trace_opts {
 	size_t nr_pids;
 	char **argv; /* -- COMMAND ARGS (NULL-terminated) */
 	bool follow_children;
+	const char *cgroup; /* --cgroup PATH: only processes in this cgroup v2 directory */
 	double duration_s;  /* 0: until the end */
 	double interval_s;  /* 0: none */
 	double min_age_s;

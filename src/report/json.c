@@ -55,6 +55,7 @@ static void write_totals(struct json_writer *w, const struct report_totals *t)
 	key_u64(w, "unknown_frees", t->unknown_frees);
 	key_u64(w, "events_lost", t->events_lost);
 	key_u64(w, "unwind_failures", t->unwind_failures);
+	key_u64(w, "inherited_frees", t->inherited_frees);
 	json__obj_end(w);
 }
 
@@ -70,6 +71,8 @@ static void write_process(struct json_writer *w, const struct report_process *p)
 	key_u64(w, "outstanding_bytes", p->outstanding_bytes);
 	key_u64(w, "outstanding_allocs", p->outstanding_allocs);
 	key_bool(w, "exited", p->exited);
+	key_u64(w, "inherited_bytes", p->inherited_bytes);
+	key_u64(w, "inherited_allocs", p->inherited_allocs);
 	json__obj_end(w);
 }
 
@@ -128,6 +131,7 @@ static void write_stack(struct json_writer *w, const struct report_stack *s)
 	for (i = 0; i < s->nr_frames; i++)
 		write_frame(w, &s->frames[i]);
 	json__arr_end(w);
+	key_u64(w, "inherited_frees", s->inherited_frees);
 	json__obj_end(w);
 }
 

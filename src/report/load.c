@@ -458,7 +458,7 @@ static int load_array(struct loader *l, int (*item)(struct loader *l, size_t i))
 
 static const char *const totals_keys[] = {
 	"allocs",	 "frees",	"outstanding_bytes", "outstanding_allocs",
-	"unknown_frees", "events_lost", "unwind_failures"
+	"unknown_frees", "events_lost", "unwind_failures",   "inherited_frees" /* optional */
 };
 
 static int totals_member(struct loader *l, int k, void *obj)
@@ -466,7 +466,7 @@ static int totals_member(struct loader *l, int k, void *obj)
 	struct report_totals *t = obj;
 	uint64_t *fields[] = {
 		&t->allocs,	   &t->frees,	    &t->outstanding_bytes, &t->outstanding_allocs,
-		&t->unknown_frees, &t->events_lost, &t->unwind_failures
+		&t->unknown_frees, &t->events_lost, &t->unwind_failures,   &t->inherited_frees
 	};
 
 	return want_u64(l, fields[k]);
@@ -474,7 +474,20 @@ static int totals_member(struct loader *l, int k, void *obj)
 
 /* processes[] */
 
-enum { P_PID, P_NSPID, P_PPID, P_START, P_COMM, P_EXE, P_BYTES, P_ALLOCS, P_EXITED, P__N };
+enum {
+	P_PID,
+	P_NSPID,
+	P_PPID,
+	P_START,
+	P_COMM,
+	P_EXE,
+	P_BYTES,
+	P_ALLOCS,
+	P_EXITED,
+	P_INH_BYTES, /* optional from here: reports before fork views have none */
+	P_INH_ALLOCS,
+	P__N
+};
 static const char *const proc_keys[P__N] = { "pid",
 					     "nspid",
 					     "ppid",
@@ -483,7 +496,9 @@ static const char *const proc_keys[P__N] = { "pid",
 					     "exe",
 					     "outstanding_bytes",
 					     "outstanding_allocs",
-					     "exited" };
+					     "exited",
+					     "inherited_bytes",
+					     "inherited_allocs" };
 
 static int proc_member(struct loader *l, int k, void *obj)
 {
@@ -506,6 +521,10 @@ static int proc_member(struct loader *l, int k, void *obj)
 		return want_u64(l, &p->outstanding_bytes);
 	case P_ALLOCS:
 		return want_u64(l, &p->outstanding_allocs);
+	case P_INH_BYTES:
+		return want_u64(l, &p->inherited_bytes);
+	case P_INH_ALLOCS:
+		return want_u64(l, &p->inherited_allocs);
 	default:
 		return want_bool(l, &p->exited);
 	}
@@ -521,7 +540,7 @@ static int load_process(struct loader *l, size_t i)
 	p = memset(&ld->procs[ld->r.nr_processes], 0, sizeof(*p));
 	l->arr = "processes";
 	l->i = i;
-	if (load_object(l, proc_keys, P__N, (1u << P__N) - 1, proc_member, p, NULL))
+	if (load_object(l, proc_keys, P__N, (1u << P_INH_BYTES) - 1, proc_member, p, NULL))
 		return l->jp.err;
 	ld->r.nr_processes++;
 	return 0;
@@ -651,6 +670,7 @@ enum {
 	S_FREES,
 	S_AGE,
 	S_FRAMES,
+	S_INH_FREES, /* optional */
 	S__N
 };
 static const char *const stack_keys[S__N] = { "pid",
@@ -662,7 +682,8 @@ static const char *const stack_keys[S__N] = { "pid",
 					      "allocs",
 					      "frees",
 					      "oldest_age_s",
-					      "frames" };
+					      "frames",
+					      "inherited_frees" };
 
 static int stack_member(struct loader *l, int k, void *obj)
 {
@@ -689,6 +710,8 @@ static int stack_member(struct loader *l, int k, void *obj)
 		return want_u64(l, &s->frees);
 	case S_AGE:
 		return want_double(l, &s->oldest_age_s);
+	case S_INH_FREES:
+		return want_u64(l, &s->inherited_frees);
 	default:
 		l->nr_fr = 0;
 		err = load_array(l, load_frame);
@@ -716,7 +739,7 @@ static int load_stack(struct loader *l, size_t i)
 	s = memset(&ld->stacks[ld->r.nr_stacks], 0, sizeof(*s));
 	l->arr = "stacks";
 	l->i = i;
-	if (load_object(l, stack_keys, S__N, (1u << S__N) - 1, stack_member, s, NULL))
+	if (load_object(l, stack_keys, S__N, (1u << S_INH_FREES) - 1, stack_member, s, NULL))
 		return l->jp.err;
 	ld->r.nr_stacks++;
 	return 0;
@@ -802,7 +825,7 @@ static int report_member(struct loader *l, int k, void *obj)
 	case R_TOTALS:
 		l->arr = "totals";
 		l->i = NO_INDEX;
-		err = load_object(l, totals_keys, 7, (1u << 7) - 1, totals_member, &r->totals,
+		err = load_object(l, totals_keys, 8, (1u << 7) - 1, totals_member, &r->totals,
 				  NULL);
 		l->arr = NULL;
 		return err;

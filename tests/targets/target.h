@@ -175,6 +175,8 @@ static unsigned t_func_index(const char *name, int kind)
 	}
 	if (t_state.nfuncs == T_MAX_FUNCS)
 		t_die("more than %d allocating functions", T_MAX_FUNCS);
+	/* a fresh entry: after t_fork() the slot may still hold the parent's counts */
+	memset(&t_state.funcs[i], 0, sizeof(t_state.funcs[i]));
 	t_state.funcs[i].name = name;
 	t_state.funcs[i].kind = kind;
 	t_state.nfuncs++;

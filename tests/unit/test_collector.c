@@ -740,6 +740,196 @@ static void test_fork_of_live_pid_retires_stale_entry(void **state)
 	collector__free(c);
 }
 
+/* ---- fork: a child's view of its parent's heap ---- */
+
+static void send_fork_of(struct collector *c, uint32_t tgid, uint32_t ppid, uint64_t ts,
+			 uint32_t flags)
+{
+	struct drip_ev_proc ev = { .hdr = { .type = DRIP_EV_FORK, .tgid = tgid, .ts = ts },
+				   .ppid = ppid,
+				   .nspid = tgid,
+				   .start_time = ts,
+				   .flags = flags };
+
+	assert_int_equal(feed(c, &ev, sizeof(ev)), DRIP_EV_FORK);
+}
+
+static const struct report_process *proc_row(const struct report *r, uint32_t pid)
+{
+	for (size_t i = 0; i < r->nr_processes; i++)
+		if (r->processes[i].pid == pid && !r->processes[i].exited)
+			return &r->processes[i];
+	fail_msg("no live process %u in the report", pid);
+	return NULL;
+}
+
+static const struct report_stack *stack_row(const struct report *r, uint32_t pid)
+{
+	for (size_t i = 0; i < r->nr_stacks; i++)
+		if (r->stacks[i].pid == pid)
+			return &r->stacks[i];
+	fail_msg("no stack of %u in the report", pid);
+	return NULL;
+}
+
+static void test_worker_frees_inherited_block(void **state)
+{
+	struct collector *c = collector__new();
+	const struct report_stack *ps, *ws;
+	struct report *r;
+
+	send_fork(c, P1, 1 * SEC_NS);
+	send_stack(c, P1, H1, ips1, 3);
+	send_malloc(c, P1, 2 * SEC_NS, A1, 100, H1);
+	send_malloc(c, P1, 2 * SEC_NS + 1, A2, 50, H1);
+	send_fork_of(c, P2, P1, 3 * SEC_NS, 0);
+	send_free(c, P2, 4 * SEC_NS, A1);
+
+	r = snap(c);
+	/* balanced: not an unknown free, and the parent's heap is counted once */
+	assert_totals(r, 2, 0, 150, 2, 0, 0);
+	assert_int_equal(r->totals.inherited_frees, 1);
+	assert_int_equal(proc_row(r, P1)->outstanding_bytes, 150);
+	assert_int_equal(proc_row(r, P2)->outstanding_bytes, 0);
+	assert_int_equal(proc_row(r, P2)->inherited_bytes, 50);
+	assert_int_equal(proc_row(r, P2)->inherited_allocs, 1);
+	assert_int_equal(proc_row(r, P1)->inherited_bytes, 0);
+	ps = stack_row(r, P1);
+	ws = stack_row(r, P2);
+	assert_row(ws, P2, 0, 0, 0, 0);
+	assert_int_equal(ws->inherited_frees, 1);
+	assert_string_equal(ws->stack_id, ps->stack_id); /* the parent's stack, in the child */
+	assert_frames(ws, ips1, 3);
+	assert_int_equal(r->nr_merged, 1);
+	assert_int_equal(r->merged[0].outstanding_bytes, 150);
+	collector__report_free(r);
+
+	/* the parent's own copy is still its own to free */
+	send_free(c, P1, 5 * SEC_NS, A1);
+	send_free(c, P2, 6 * SEC_NS, A1); /* twice in the child: unknown */
+	r = snap(c);
+	assert_totals(r, 2, 1, 50, 1, 1, 0);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+static void test_parent_reuse_after_fork_stays_apart(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1 * SEC_NS);
+	send_stack(c, P1, H1, ips1, 3);
+	send_stack(c, P1, H2, ips2, 2);
+	send_malloc(c, P1, 2 * SEC_NS, A1, 100, H1);
+	send_fork_of(c, P2, P1, 3 * SEC_NS, 0);
+	/* after the fork: the parent frees and gets the same address again */
+	send_free(c, P1, 4 * SEC_NS, A1);
+	send_malloc(c, P1, 5 * SEC_NS, A1, 7, H2);
+	send_free(c, P2, 6 * SEC_NS, A1); /* the child's copy: 100 bytes from H1 */
+	send_free(c, P2, 7 * SEC_NS, A1); /* the parent's new block is not the child's */
+
+	r = snap(c);
+	assert_totals(r, 2, 1, 7, 1, 1, 0);
+	assert_int_equal(r->totals.inherited_frees, 1);
+	assert_int_equal(proc_row(r, P2)->inherited_bytes, 0);
+	assert_int_equal(proc_row(r, P1)->outstanding_bytes, 7);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+static void test_vfork_child_shares_the_heap(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1 * SEC_NS);
+	send_stack(c, P1, H1, ips1, 3);
+	send_malloc(c, P1, 2 * SEC_NS, A1, 100, H1);
+	send_malloc(c, P1, 2 * SEC_NS + 1, A2, 60, H1);
+	send_fork_of(c, P2, P1, 3 * SEC_NS, DRIP_PROC_SHARED_VM | DRIP_PROC_VFORK);
+	send_free(c, P2, 4 * SEC_NS, A1);		/* frees the parent's block itself */
+	send_malloc(c, P2, 5 * SEC_NS, A3, 10, H1); /* allocates in the parent's heap */
+	send_proc(c, DRIP_EV_EXEC, P2, 0, 3 * SEC_NS, "/nonexistent/drip-test-image");
+
+	r = snap(c);
+	assert_totals(r, 3, 1, 70, 2, 0, 0);
+	assert_int_equal(r->totals.inherited_frees, 0);
+	assert_int_equal(drop(r, "exec_released"), UINT64_MAX); /* the exec left the parent's heap alone */
+	assert_int_equal(proc_row(r, P1)->outstanding_bytes, 70);
+	send_free(c, P1, 6 * SEC_NS, A3);
+	collector__report_free(r);
+	r = snap(c);
+	assert_totals(r, 3, 2, 60, 1, 0, 0);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+static void test_exec_after_fork_drops_only_the_child(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1 * SEC_NS);
+	send_stack(c, P1, H1, ips1, 3);
+	send_malloc(c, P1, 2 * SEC_NS, A1, 100, H1);
+	send_fork_of(c, P2, P1, 3 * SEC_NS, 0);
+	send_malloc(c, P2, 4 * SEC_NS, A2, 30, H1);
+	send_proc(c, DRIP_EV_EXEC, P2, 0, 3 * SEC_NS, "/nonexistent/drip-test-image");
+	send_free(c, P2, 5 * SEC_NS, A1); /* a new image inherits nothing */
+
+	r = snap(c);
+	assert_totals(r, 2, 0, 100, 1, 1, 0);
+	assert_int_equal(drop(r, "exec_released"), 1);
+	assert_int_equal(proc_row(r, P2)->inherited_bytes, 0);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+static void test_grandchild_frees_what_the_forkserver_inherited(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1 * SEC_NS);
+	send_stack(c, P1, H1, ips1, 3);
+	send_malloc(c, P1, 2 * SEC_NS, A1, 100, H1);
+	send_fork_of(c, P2, P1, 3 * SEC_NS, 0); /* the fork server */
+	send_fork_of(c, P3, P2, 4 * SEC_NS, 0); /* its workers */
+	send_fork_of(c, P4, P2, 5 * SEC_NS, 0);
+	send_free(c, P1, 6 * SEC_NS, A1);
+	send_proc(c, DRIP_EV_EXIT, P2, 0, 3 * SEC_NS, NULL);
+	send_free(c, P3, 7 * SEC_NS, A1);
+	send_free(c, P4, 8 * SEC_NS, A1);
+
+	r = snap(c);
+	assert_totals(r, 1, 1, 0, 0, 0, 0);
+	assert_int_equal(r->totals.inherited_frees, 2);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+/* -p: a child found in /proc before its fork event was read is one process, not two */
+static void test_fork_event_of_scanned_child_is_one_process(void **state)
+{
+	struct collector *c = collector__new();
+	uint64_t start;
+	struct report *r;
+
+	assert_int_equal(collector__add_process(c, getpid()), 0);
+	r = snap(c);
+	assert_int_equal(r->nr_processes, 1);
+	start = r->processes[0].start_time;
+	collector__report_free(r);
+	send_proc(c, DRIP_EV_FORK, getpid(), PPID, start + 3000000, NULL);
+	r = snap(c);
+	assert_int_equal(r->nr_processes, 1);
+	assert_false(r->processes[0].exited);
+	assert_int_equal(r->processes[0].ppid, PPID);
+	collector__report_free(r);
+	collector__free(c);
+}
+
 static void test_late_free_before_alloc_keeps_block(void **state)
 {
 	struct collector *c = collector__new();
@@ -1348,6 +1538,12 @@ int main(void)
 		cmocka_unit_test(test_exec_releases_old_image),
 		cmocka_unit_test(test_pid_reuse_keeps_images_apart),
 		cmocka_unit_test(test_fork_of_live_pid_retires_stale_entry),
+		cmocka_unit_test(test_worker_frees_inherited_block),
+		cmocka_unit_test(test_parent_reuse_after_fork_stays_apart),
+		cmocka_unit_test(test_vfork_child_shares_the_heap),
+		cmocka_unit_test(test_exec_after_fork_drops_only_the_child),
+		cmocka_unit_test(test_grandchild_frees_what_the_forkserver_inherited),
+		cmocka_unit_test(test_fork_event_of_scanned_child_is_one_process),
 		cmocka_unit_test(test_late_free_before_alloc_keeps_block),
 		cmocka_unit_test(test_late_free_after_alloc_releases),
 		cmocka_unit_test(test_late_free_of_exited_process),

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -405,6 +406,279 @@ static void test_growth_and_churn(void **state)
 	table__free(t);
 }
 
+/* ---- fork: copy-on-write views ---- */
+
+static void assert_inherited(const struct table *t, uint32_t proc, uint64_t bytes, uint64_t allocs)
+{
+	uint64_t b, a;
+
+	table__inherited(t, proc, &b, &a);
+	assert_int_equal(b, bytes);
+	assert_int_equal(a, allocs);
+}
+
+static void test_child_frees_inherited_block(void **state)
+{
+	struct table *t = table__new(16);
+	struct table_freed f;
+
+	assert_int_equal(table__on_alloc(t, 1, A1, 100, 7, 10), 0);
+	assert_int_equal(table__on_alloc(t, 1, A2, 50, 8, 11), 0);
+	assert_int_equal(table__fork(t, 1, 2, 20), 0);
+	assert_inherited(t, 2, 150, 2);
+	/* the child's free balances: attributed to the allocating stack, in the child */
+	assert_int_equal(table__free_at(t, 2, A1, 0, 30, &f), 1);
+	assert_true(f.inherited);
+	assert_int_equal(f.size, 100);
+	assert_int_equal(f.stack, 7);
+	assert_inherited(t, 2, 50, 1);
+	assert_int_equal(table__site(t, 2, 7)->inherited_frees, 1);
+	assert_int_equal(table__site(t, 2, 7)->allocs, 0);
+	assert_int_equal(table__site(t, 2, 7)->outstanding_allocs, 0);
+	/* the parent still holds its copy; a second free in the child is unknown */
+	assert_site(t, 1, 7, 1, 0, 100, 1);
+	assert_int_equal(table__free_at(t, 2, A1, 0, 31, NULL), -ENOENT);
+	assert_int_equal(table__free_at(t, 1, A1, 0, 32, NULL), 0);
+	assert_int_equal(table__nr_blocks(t), 1);
+	table__free(t);
+}
+
+static void test_parent_changes_after_fork_do_not_reach_child(void **state)
+{
+	struct table *t = table__new(16);
+
+	assert_int_equal(table__on_alloc(t, 1, A1, 100, 7, 10), 0);
+	assert_int_equal(table__fork(t, 1, 2, 20), 0);
+	/* freed and reused by the parent after the fork: the child keeps the old block */
+	assert_int_equal(table__free_at(t, 1, A1, 0, 21, NULL), 0);
+	assert_int_equal(table__on_alloc(t, 1, A1, 300, 9, 22), 0);
+	assert_int_equal(table__on_alloc(t, 1, A2, 40, 9, 23), 0);
+	assert_int_equal(table__free_at(t, 2, A2, 0, 24, NULL), -ENOENT);
+	struct table_freed f;
+	assert_int_equal(table__free_at(t, 2, A1, 0, 25, &f), 1);
+	assert_int_equal(f.size, 100);
+	assert_int_equal(f.stack, 7);
+	assert_inherited(t, 2, 0, 0);
+	/* a child forked after the reuse gets the new block */
+	assert_int_equal(table__fork(t, 1, 3, 26), 0);
+	assert_inherited(t, 3, 340, 2);
+	assert_int_equal(table__free_at(t, 3, A1, 0, 27, &f), 1);
+	assert_int_equal(f.size, 300);
+	table__free(t);
+}
+
+static void test_grandchild_sees_through_two_forks(void **state)
+{
+	struct table *t = table__new(16);
+	struct table_freed f;
+
+	assert_int_equal(table__on_alloc(t, 1, A1, 100, 7, 10), 0);
+	assert_int_equal(table__fork(t, 1, 2, 20), 0);
+	assert_int_equal(table__on_alloc(t, 2, A2, 60, 8, 21), 0);
+	assert_int_equal(table__fork(t, 2, 3, 30), 0);
+	assert_inherited(t, 3, 160, 2);
+	/* the middle process frees both after the grandchild's fork: the grandchild keeps them */
+	assert_int_equal(table__free_at(t, 2, A1, 0, 31, NULL), 1);
+	assert_int_equal(table__free_at(t, 2, A2, 0, 32, NULL), 0);
+	assert_int_equal(table__free_at(t, 1, A1, 0, 33, NULL), 0);
+	assert_int_equal(table__free_at(t, 3, A1, 0, 34, &f), 1);
+	assert_int_equal(f.size, 100);
+	assert_int_equal(table__free_at(t, 3, A2, 0, 35, &f), 1);
+	assert_int_equal(f.size, 60);
+	assert_int_equal(f.stack, 8);
+	assert_inherited(t, 3, 0, 0);
+	table__free(t);
+}
+
+static void test_fork_copies_nothing(void **state)
+{
+	struct table *t = table__new(16);
+
+	for (uint64_t i = 0; i < 1000; i++)
+		assert_int_equal(table__on_alloc(t, 1, 0x10000 + i * 16, 8, 0, i + 1), 0);
+	for (uint32_t c = 2; c < 6; c++)
+		assert_int_equal(table__fork(t, 1, c, 2000 + c), 0);
+	assert_int_equal(table__nr_blocks(t), 1000);
+	assert_int_equal(table__nr_shared(t), 0);
+	/* the parent frees half: those stay as ghosts, once, whatever the number of children */
+	for (uint64_t i = 0; i < 500; i++)
+		assert_int_equal(table__free_at(t, 1, 0x10000 + i * 16, 0, 3000 + i, NULL), 0);
+	assert_int_equal(table__nr_shared(t), 500);
+	for (uint32_t c = 2; c < 6; c++) {
+		assert_inherited(t, c, 8000, 1000);
+		table__end(t, c);
+	}
+	/* nobody holds them any more: collected once enough pile up */
+	for (uint64_t i = 500; i < 1000; i++)
+		assert_int_equal(table__free_at(t, 1, 0x10000 + i * 16, 0, 4000 + i, NULL), 0);
+	assert_int_equal(table__nr_shared(t), 500);
+	assert_int_equal(table__fork(t, 1, 6, 5000), 0);
+	table__end(t, 6);
+	assert_int_equal(table__nr_shared(t), 500); /* under the collection mark */
+	table__free(t);
+}
+
+static void test_fork_refuses_twice(void **state)
+{
+	struct table *t = table__new(16);
+
+	assert_int_equal(table__fork(t, 1, 2, 10), 0);
+	assert_int_equal(table__fork(t, 3, 2, 11), -EEXIST);
+	assert_int_equal(table__fork(t, 1, 1, 12), -EINVAL);
+	table__free(t);
+}
+
+/*
+ * Model: every process holds an explicit copy of its view; a fork copies
+ * the parent's (marked inherited).  The table must agree on every free,
+ * every site and every process's inherited totals.
+ */
+#define F_PROCS	 256
+#define F_ADDRS	 512
+#define F_STACKS 4
+#define F_OPS	 200000
+
+struct f_block {
+	uint64_t size;
+	uint32_t stack;
+	uint8_t state; /* 0 none, 1 own, 2 inherited */
+};
+
+struct f_model {
+	struct f_block v[F_PROCS][F_ADDRS];
+	struct site_stats s[F_PROCS][F_STACKS];
+	bool used[F_PROCS], live[F_PROCS];
+	uint64_t inh_bytes[F_PROCS], inh_allocs[F_PROCS];
+	size_t own;
+};
+
+static void f_check(const struct f_model *m, const struct table *t)
+{
+	assert_int_equal(table__nr_blocks(t), m->own);
+	for (uint32_t p = 0; p < F_PROCS; p++) {
+		if (!m->used[p])
+			continue;
+		assert_inherited(t, p, m->inh_bytes[p], m->inh_allocs[p]);
+		for (uint32_t s = 0; s < F_STACKS; s++) {
+			const struct site_stats *st = table__site(t, p, s), *w = &m->s[p][s];
+
+			if (!w->allocs && !w->inherited_frees) {
+				assert_true(!st || (!st->allocs && !st->inherited_frees));
+				continue;
+			}
+			assert_non_null(st);
+			assert_int_equal(st->allocs, w->allocs);
+			assert_int_equal(st->frees, w->frees);
+			assert_int_equal(st->outstanding_bytes, w->outstanding_bytes);
+			assert_int_equal(st->outstanding_allocs, w->outstanding_allocs);
+			assert_int_equal(st->inherited_frees, w->inherited_frees);
+		}
+	}
+}
+
+static void test_random_forks_match_model(void **state)
+{
+	struct f_model *m = calloc(1, sizeof(*m));
+	struct table *t = table__new(0);
+	uint32_t next = 1;
+
+	assert_non_null(m);
+	srand(777);
+	m->used[0] = m->live[0] = true;
+	for (uint64_t op = 1; op <= F_OPS; op++) {
+		uint32_t p = rand() % next;
+		size_t a = rand() % F_ADDRS;
+		struct f_block *b;
+		int r = rand() % 1000;
+
+		for (int k = 0; k < 64 && !m->live[p]; k++)
+			p = rand() % next;
+		if (!m->live[p])
+			continue;
+		b = &m->v[p][a];
+		if (r < 450) {
+			uint64_t size = 1 + rand() % 999;
+			uint32_t stack = rand() % F_STACKS;
+			int want = b->state == 1;
+
+			if (b->state == 2)
+				continue; /* an allocator never hands out a block the process holds */
+			if (want) {
+				m->s[p][b->stack].frees++;
+				m->s[p][b->stack].outstanding_bytes -= b->size;
+				m->s[p][b->stack].outstanding_allocs--;
+				m->own--;
+			}
+			assert_int_equal(
+				table__on_alloc(t, p, 0x7f0000000000ULL + a * 16, size, stack, op),
+				want);
+			*b = (struct f_block){ .size = size, .stack = stack, .state = 1 };
+			m->s[p][stack].allocs++;
+			m->s[p][stack].outstanding_bytes += size;
+			m->s[p][stack].outstanding_allocs++;
+			m->own++;
+		} else if (r < 990) {
+			struct table_freed f;
+			int want = b->state == 1 ? 0 : b->state == 2 ? 1 : -ENOENT;
+
+			assert_int_equal(
+				table__free_at(t, p, 0x7f0000000000ULL + a * 16, 0, op, &f), want);
+			if (want == 0) {
+				m->s[p][b->stack].frees++;
+				m->s[p][b->stack].outstanding_bytes -= b->size;
+				m->s[p][b->stack].outstanding_allocs--;
+				m->own--;
+			} else if (want == 1) {
+				m->s[p][b->stack].inherited_frees++;
+				m->inh_bytes[p] -= b->size;
+				m->inh_allocs[p]--;
+			}
+			if (want >= 0) {
+				assert_int_equal(f.size, b->size);
+				assert_int_equal(f.stack, b->stack);
+			}
+			b->state = 0;
+		} else if (r < 993 && next < F_PROCS) {
+			uint32_t c = next++;
+
+			assert_int_equal(table__fork(t, p, c, op), 0);
+			m->used[c] = m->live[c] = true;
+			for (size_t k = 0; k < F_ADDRS; k++) {
+				m->v[c][k] = m->v[p][k];
+				if (m->v[c][k].state) {
+					m->v[c][k].state = 2;
+					m->inh_bytes[c] += m->v[c][k].size;
+					m->inh_allocs[c]++;
+				}
+			}
+		} else if (p) {
+			/* exit (keeps its blocks) or exec (drops them) */
+			if (r % 2) {
+				size_t n = 0;
+
+				for (size_t k = 0; k < F_ADDRS; k++) {
+					struct f_block *x = &m->v[p][k];
+
+					if (x->state != 1)
+						continue;
+					m->s[p][x->stack].outstanding_bytes -= x->size;
+					m->s[p][x->stack].outstanding_allocs--;
+					n++;
+				}
+				assert_int_equal(table__drop_proc(t, p), n);
+				m->own -= n;
+			}
+			table__end(t, p);
+			m->live[p] = false;
+		}
+		if (op % 5000 == 0)
+			f_check(m, t);
+	}
+	f_check(m, t);
+	table__free(t);
+	free(m);
+}
+
 static void test_free_null_is_noop(void **state)
 {
 	table__free(NULL);
@@ -424,6 +698,12 @@ int main(void)
 		cmocka_unit_test(test_for_each_visits_all_and_stops_early),
 		cmocka_unit_test(test_random_ops_match_model),
 		cmocka_unit_test(test_growth_and_churn),
+		cmocka_unit_test(test_child_frees_inherited_block),
+		cmocka_unit_test(test_parent_changes_after_fork_do_not_reach_child),
+		cmocka_unit_test(test_grandchild_sees_through_two_forks),
+		cmocka_unit_test(test_fork_copies_nothing),
+		cmocka_unit_test(test_fork_refuses_twice),
+		cmocka_unit_test(test_random_forks_match_model),
 		cmocka_unit_test(test_free_null_is_noop),
 	};
 
