@@ -77,6 +77,16 @@ struct unwind {
 	__u32 cut; /* stopped early (unknown file): the stack is marked truncated */
 	struct mapping map;   /* the mapping of the frame being walked */
 	struct mapping spare; /* the one before: a walk goes back and forth between two */
+	/* the previous walk, kept to reuse its outer frames (see memo_reuse) */
+	__u32 m_n;	/* its frames */
+	__u32 m_valid;	/* it reached the outermost frame, and nothing was cut */
+	__u32 memo_ok;	/* this walk can become the memo (no signal frame) */
+	__u32 mj;	/* cursor: first memo frame whose sp is not below this frame's */
+	__u32 vk, vend; /* verification: the memo frame checked next, and the last */
+	__u32 src, dst; /* copying memo frames src.. to dst.. */
+	__u32 vbad;
+	__u32 whole; /* this walk is the memo's, frame for frame */
+	__u64 m_hash; /* the memo's stack hash */
 };
 
 struct search {
@@ -106,6 +116,11 @@ struct thread_state {
 	__u32 win_ok;
 	__u32 pad;
 	__u8 win[STACK_WINDOW];
+	/* per frame of the last walk: sp and bp on entry to the frame, and the stack
+	 * address its caller's bp was read from (0: bp carried over unchanged) */
+	__u64 m_sp[128];
+	__u64 m_bp[128];
+	__u64 m_slot[128];
 };
 
 /* What a bpf_loop callback gets: the thread's state, where all loop state lives. */
@@ -294,6 +309,15 @@ static long hash_step(__u32 i, void *data)
 	return 0;
 }
 
+/* Eight frames a call: a bpf_loop callback is an indirect call, dearer than the hashing. */
+static long hash_8(__u32 i, void *data)
+{
+	for (int t = 0; t < 8; t++)
+		if (hash_step(i * 8 + t, data))
+			return 1;
+	return 0;
+}
+
 /* Hash ts->stk.ips[0..nr) (nr is in ts->stk.nr). Never 0: 0 means "no stack". */
 static __always_inline __u64 hash_stack(struct thread_state *ts)
 {
@@ -307,7 +331,7 @@ static __always_inline __u64 hash_stack(struct thread_state *ts)
 	ts->hash = (0xcbf29ce484222325ULL ^ ts->stk.nr) +
 		   (__u64)BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), mm) *
 			   0x9e3779b97f4a7c15ULL;
-	bpf_loop(DRIP_MAX_FRAMES, hash_step, &lc, 0);
+	bpf_loop(DRIP_MAX_FRAMES / 8 + 1, hash_8, &lc, 0);
 	return ts->hash ? ts->hash : 1;
 }
 
@@ -356,6 +380,7 @@ static __always_inline void forget_mappings(struct unwind *u)
 {
 	u->map.start = u->map.end = 0;
 	u->spare.start = u->spare.end = 0;
+	u->m_valid = 0; /* its frames name files by the old mappings */
 }
 
 /* The mapping holding addr, from the cache or the task's VMA tree. 0, or -1: none. */
@@ -475,10 +500,120 @@ static __always_inline int fp_step(struct thread_state *ts)
 	if (!u->bp || u->bp < u->sp || read_stack(ts, u->bp, &frame[0]) ||
 	    read_stack(ts, u->bp + 8, &frame[1]))
 		return 1;
+	ts->m_slot[(u->n - 1) & 127] = u->bp;
 	u->sp = u->bp + 16;
 	u->bp = frame[0];
 	u->ip = frame[1];
 	return 0;
+}
+
+/*
+ * Reusing the previous walk.  A frame is a pure function of its registers
+ * (ip, sp, bp), the mappings and the stack words its step reads: when this
+ * walk reaches the registers the last walk had at some frame j, and every
+ * word the last walk read from j up (return addresses, saved bps) still holds
+ * what it read, the frames from j up are the same.  Allocation loops call
+ * from the same outer frames again and again: those cost one compare each,
+ * mostly inside the stack window, instead of a row lookup.
+ */
+static long memo_verify_step(__u32 i, void *data)
+{
+	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+	struct unwind *u = &ts->uw;
+	__u32 k = u->vk;
+	__u64 v;
+
+	if (k >= u->vend || k >= 127)
+		return 1;
+	barrier_var(k);
+	/* frame k+1's ip is the return address at its sp - 8 */
+	if (read_stack(ts, ts->m_sp[(k + 1) & 127] - 8, &v) || v != ts->stk.ips[(k + 1) & 127]) {
+		u->vbad = 1;
+		return 1;
+	}
+	if (ts->m_slot[k & 127] &&
+	    (read_stack(ts, ts->m_slot[k & 127], &v) || v != ts->m_bp[(k + 1) & 127])) {
+		u->vbad = 1;
+		return 1;
+	}
+	u->vk = k + 1;
+	return 0;
+}
+
+/* Eight frames a call: a bpf_loop callback is an indirect call, dearer than a compare. */
+static long memo_verify_8(__u32 i, void *data)
+{
+	for (int t = 0; t < 8; t++)
+		if (memo_verify_step(t, data))
+			return 1;
+	return 0;
+}
+
+static long memo_copy_step(__u32 i, void *data)
+{
+	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+	struct unwind *u = &ts->uw;
+	__u32 s = u->src, d = u->dst;
+
+	if (s >= u->m_n || s >= 127 || d >= 127)
+		return 1;
+	barrier_var(s);
+	barrier_var(d);
+	if (s != d) { /* d < s: copying upward-going frames down never overwrites a source */
+		ts->stk.ips[d & 127] = ts->stk.ips[s & 127];
+		ts->files.files[d & 127] = ts->files.files[s & 127];
+		ts->m_sp[d & 127] = ts->m_sp[s & 127];
+		ts->m_bp[d & 127] = ts->m_bp[s & 127];
+		ts->m_slot[d & 127] = ts->m_slot[s & 127];
+	}
+	u->src = s + 1;
+	u->dst = d + 1;
+	return 0;
+}
+
+/* At frame n with registers (ip, sp, bp): 1 if the memo supplied the rest of the walk. */
+static __always_inline int memo_reuse(struct thread_state *ts, __u32 n)
+{
+	struct unwind *u = &ts->uw;
+	struct loop_ctx lc = { .ts = ts };
+	__u32 j = u->mj;
+
+	if (!u->m_valid)
+		return 0;
+	/* frames below n are this walk's already: only memo frames from n up are intact */
+	if (j < n)
+		j = n;
+	for (int t = 0; t < 4; t++) {
+		if (j >= u->m_n || j >= 127 || ts->m_sp[j & 127] >= u->sp)
+			break;
+		j++;
+	}
+	u->mj = j;
+	if (j >= u->m_n || j >= 127)
+		return 0;
+	barrier_var(j);
+	j &= 127;
+	if (ts->m_sp[j] != u->sp || ts->stk.ips[j] != u->ip || ts->m_bp[j] != u->bp)
+		return 0;
+	u->vk = j;
+	u->vend = u->m_n - 1;
+	u->vbad = 0;
+	bpf_loop(DRIP_MAX_FRAMES / 8 + 1, memo_verify_8, &lc, 0);
+	if (u->vbad || u->vk != u->vend) {
+		u->m_valid = 0; /* it differs from here: do not try again in this walk */
+		return 0;
+	}
+	u->done = 1;
+	if (j == n) { /* the frames are in place already */
+		u->n = u->m_n;
+		u->whole = !n; /* the very same stack: the same hash */
+		return 1;
+	}
+	u->src = j;
+	u->dst = n;
+	bpf_loop(DRIP_MAX_FRAMES, memo_copy_step, &lc, 0);
+	u->n = u->dst;
+	return 1;
 }
 
 static long unwind_step(__u32 i, void *data)
@@ -496,6 +631,11 @@ static long unwind_step(__u32 i, void *data)
 	if (!u->ip || n >= DRIP_MAX_FRAMES)
 		return 1;
 	barrier_var(n);
+	if (memo_reuse(ts, n))
+		return 1;
+	ts->m_sp[n & 127] = u->sp;
+	ts->m_bp[n & 127] = u->bp;
+	ts->m_slot[n & 127] = 0;
 	ts->stk.ips[n & 127] = u->ip;
 	ff = &ts->files.files[n & 127];
 	ff->key.dev = ff->key.ino = 0;
@@ -573,6 +713,7 @@ static long unwind_step(__u32 i, void *data)
 		u->sp = g[5];
 		u->ip = g[6];
 		u->exact_ip = 1;
+		u->memo_ok = 0; /* registers from a ucontext: not a step the memo replays */
 		return 0;
 	}
 	default:
@@ -582,6 +723,8 @@ static long unwind_step(__u32 i, void *data)
 		stat_inc(DRIP_STAT_UNWIND_FAIL);
 		return 1;
 	}
+	if (row->rbp_type == DRIP_RBP_OFFSET)
+		ts->m_slot[n & 127] = cfa + row->rbp_off;
 	if (row->rbp_type == DRIP_RBP_OFFSET && read_stack(ts, cfa + row->rbp_off, &u->bp)) {
 		stat_inc(DRIP_STAT_UNWIND_FAIL);
 		return 1;
@@ -617,12 +760,18 @@ static __always_inline int dwarf_unwind(struct thread_state *ts, __u64 ip, __u64
 	u->exact_ip = 0;
 	u->done = 0;
 	u->cut = 0;
+	u->memo_ok = 1;
+	u->mj = 0;
+	u->whole = 0;
 	/*
 	 * The mapping cache lives as long as the thread: it is cleared when the
 	 * thread execs or unmaps something, so it never names a file that left.
 	 * Fewer bpf_find_vma calls is fewer chances to find the VMA tree busy.
 	 */
 	bpf_loop(DRIP_MAX_FRAMES, unwind_step, &lc, 0);
+	/* only a walk that reached the outermost frame is replayed */
+	u->m_valid = u->done && !u->cut && u->memo_ok && u->n < DRIP_MAX_FRAMES;
+	u->m_n = u->n;
 	*truncated = u->cut || (!u->done && u->n >= DRIP_MAX_FRAMES);
 	return u->n > DRIP_MAX_FRAMES ? DRIP_MAX_FRAMES : u->n;
 }
@@ -694,7 +843,12 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 			(syscall_site ? DRIP_STACK_SYSCALL : 0);
 	}
 	stk->nr = nr;
-	h = hash_stack(ts);
+	if (dwarf && ts->uw.whole && ts->uw.m_hash) {
+		h = ts->uw.m_hash; /* the memo's frames, all of them: its hash */
+	} else {
+		h = hash_stack(ts);
+		ts->uw.m_hash = dwarf ? h : 0;
+	}
 	if (bpf_map_lookup_elem(&sent_stacks, &h))
 		return h;
 	stk->hdr.type = DRIP_EV_STACK;

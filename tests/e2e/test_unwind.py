@@ -49,6 +49,15 @@ def _chain_problems(report, truth):
                                 f"{[f.get('module') for f in s['frames']]}")
             if s.get("truncated"):
                 problems.append(f"{fn}: stack marked truncated")
+    for caller, want in truth.get("twins", {}).items():
+        rows = [s for s in report.stacks_of(pid)
+                if fnames(s)[:3] == ["twin_leaf", caller, "main"]]
+        got = (sum(s["outstanding_bytes"] for s in rows),
+               sum(s["outstanding_allocs"] for s in rows))
+        if got != (want["bytes"], want["allocs"]):
+            problems.append(f"twin_leaf <- {caller} <- main: expected {want['bytes']} B in "
+                            f"{want['allocs']} allocs (the two paths differ only in a return "
+                            f"address), drip reported {got[0]} B in {got[1]} allocs")
     return problems
 
 

@@ -47,6 +47,33 @@ DEEP(3, deep4)
 DEEP(2, deep3)
 DEEP(1, deep2)
 
+/*
+ * Twin paths: twin_a and twin_b have the same code and frame size, so when
+ * twin_leaf allocates, every register is the same on both paths; only the
+ * return address in the stack differs.  A walk that reused the previous
+ * walk's outer frames without checking it would give one path the other's.
+ */
+void *twins[64];
+static int ntwins;
+
+NOIPA void twin_leaf(int size)
+{
+	twins[ntwins++] = malloc(size);
+	sink++;
+}
+
+NOIPA void twin_a(void)
+{
+	twin_leaf(100);
+	sink++;
+}
+
+NOIPA void twin_b(void)
+{
+	twin_leaf(200);
+	sink++;
+}
+
 NOIPA void sig_leak(int sig)
 {
 	(void)sig;
@@ -113,8 +140,8 @@ static void write_truth(void)
 		   " \"sig_leak\": {\"bytes\": %d, \"allocs\": 1, \"prefix\": [\"sig_leak\"], \"then\": [\"sig_raiser\", \"main\"]},\n"
 		   " \"dl_leak\": {\"bytes\": %d, \"allocs\": 4, \"prefix\": [\"dl_leak\", \"call_dl\", \"main\"]},\n"
 		   " \"thread_leaf\": {\"bytes\": %d, \"allocs\": 2, \"prefix\": [\"thread_leaf\", \"thread_main\"]}\n"
-		   "}}\n",
-		getpid(), 3 * 1111, 5 * 2222, 3333, 4 * 4444, 2 * 5555);
+		   "}, \"twins\": {\"twin_a\": {\"bytes\": %d, \"allocs\": 10}, \"twin_b\": {\"bytes\": %d, \"allocs\": 10}}}\n",
+		getpid(), 3 * 1111, 5 * 2222, 3333, 4 * 4444, 2 * 5555, 10 * 100, 10 * 200);
 	fclose(f);
 }
 
@@ -131,6 +158,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 64; i++)
 		v[i] = (i * 37) % 64;
 	deep1();
+	for (int i = 0; i < 10; i++) {
+		twin_a();
+		twin_b();
+	}
 	sort_with_leaks(v, 64);
 	sig_raiser();
 	call_dl(argc > 1 ? argv[1] : dir);
