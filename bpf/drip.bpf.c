@@ -1009,13 +1009,20 @@ struct sys_exit_args {
 	__s64 ret;
 };
 
-static __always_inline struct thread_state *traced_thread(void)
+static __always_inline struct thread_state *target_thread(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (!cfg.trace_mmap || !bpf_map_lookup_elem(&targets, &tgid))
+	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
 	return thread_state();
+}
+
+static __always_inline struct thread_state *traced_thread(void)
+{
+	if (!cfg.trace_mmap)
+		return 0;
+	return target_thread();
 }
 
 /*
@@ -1029,9 +1036,10 @@ int on_mmap_enter(struct mmap_enter_args *args)
 {
 	struct thread_state *ts;
 
-	if (cfg.dwarf && !(args->flags & MAP_ANONYMOUS_) && (args->prot & PROT_EXEC_)) {
-		/* the loader maps a library's code: have its table built before it runs */
-		ts = traced_thread();
+	if (!(args->flags & MAP_ANONYMOUS_) && (args->prot & PROT_EXEC_)) {
+		/* the loader maps a library's code: have its table built and, for an
+		 * allocator (dlopen), its probes defined before it runs */
+		ts = target_thread();
 		if (ts)
 			ts->mmap_exec_file = 1;
 		return 0;
@@ -1051,7 +1059,7 @@ int on_mmap_enter(struct mmap_enter_args *args)
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int on_mmap_exit(struct sys_exit_args *args)
 {
-	struct thread_state *ts = traced_thread();
+	struct thread_state *ts = target_thread();
 
 	if (ts && ts->mmap_exec_file) {
 		ts->mmap_exec_file = 0;

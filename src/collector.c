@@ -76,6 +76,7 @@ struct collector {
 	collector_file_fn file_fn;
 	void *file_fn_ctx;
 	struct u64map stack_files; /* stack index + 1 -> struct frame_files * */
+	struct u64map alloc_libs;  /* build-id hash of an allocator library -> 1 */
 };
 
 static inline uint64_t site_key(uint32_t proc, uint32_t stack)
@@ -120,6 +121,7 @@ void collector__free(struct collector *c)
 		if (c->stack_files.keys[i])
 			free((void *)(uintptr_t)c->stack_files.vals[i]);
 	u64map__release(&c->stack_files);
+	u64map__release(&c->alloc_libs);
 	free(c->procs);
 	u64map__release(&c->live);
 	u64map__release(&c->site_res);
@@ -467,6 +469,21 @@ static bool resolve_file(struct collector *c, const struct drip_frame_file *ff, 
 	return true;
 }
 
+static uint64_t build_id_key(const uint8_t *id, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ id[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+void collector__add_allocator_lib(struct collector *c, const uint8_t *build_id, size_t len)
+{
+	if (len)
+		u64map__set(&c->alloc_libs, build_id_key(build_id, len), 1);
+}
+
 /*
  * Resolve a (proc, stack) the first time it is seen, while the process still
  * lives: addresses mean code only together with the maps of that moment.
@@ -550,6 +567,14 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 			drop_frame(r, 0); /* frames[0] is the caller of new, as of any allocator */
 	for (uint32_t i = 0; i < r->nr && !r->in_allocator; i++)
 		r->in_allocator = is_allocator(r->frames[i].function);
+	/* a syscall made by an allocator library's own code (its start-up, or before
+	 * its probes arrived): that library's memory, not the program's */
+	if (!r->in_allocator && (flags & (DRIP_STACK_SYSCALL | DRIP_STACK_SITE_FIRST)) && r->nr &&
+	    r->frames[0].build_id_len)
+		r->in_allocator = u64map__get(&c->alloc_libs,
+					      build_id_key(r->frames[0].build_id,
+							   r->frames[0].build_id_len),
+					      &(uint64_t){ 0 });
 	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
 		free(r->frames);
 		return;

@@ -100,6 +100,24 @@ static bool maps_file(pid_t pid, const char *path)
 }
 
 /* Append a file to the link-map order once (the closure repeats the executable). */
+/* An allocator library newly probed: its own mmaps are its heap (collector.c). */
+static void note_allocator(struct tracer *t, const char *path)
+{
+	struct elf_file *elf = NULL;
+	const uint8_t *id;
+	size_t len;
+	uint64_t off;
+
+	if (elf_file__open(path, &elf))
+		return;
+	/* a shared library other than the libc (whose mmap wrapper is everyone's) */
+	len = elf_file__build_id(elf, &id);
+	if (elf_file__is_dyn(elf) && !elf_file__has_interp(elf) &&
+	    elf_file__func_offset(elf, "__libc_start_main", &off))
+		collector__add_allocator_lib(t->c, id, len);
+	elf_file__close(elf);
+}
+
 static void order_add(struct tracer *t, const char *path)
 {
 	char real[PATH_MAX];
@@ -210,6 +228,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", n->hdr.tgid,
 			 (unsigned long long)n->start, (unsigned long long)n->end);
 		if (t->a && attach__allocator_file(t->a, path) > 0) {
+			note_allocator(t, path);
 			/* mapped before its probes existed: calls made meanwhile were missed */
 			collector__on_attach_gap(t->c, n->hdr.tgid);
 			pr_info("PID %u mapped allocator '%s' before drip probed it (attach gap)",
@@ -265,9 +284,11 @@ static void preload_file(const char *path, void *ctx)
 	if (t->u)
 		unwinder__preload(t->u, path);
 	order_add(t, path); /* the closure, after the executable and LD_PRELOAD */
+	if (attach__allocator_file(t->a, path) <= 0)
+		return;
+	note_allocator(t, path);
 	/* probed after the image mapped it: calls in between were missed */
-	if (attach__allocator_file(t->a, path) > 0 && t->exec_tgid &&
-	    maps_file(t->exec_tgid, path)) {
+	if (t->exec_tgid && maps_file(t->exec_tgid, path)) {
 		collector__on_attach_gap(t->c, t->exec_tgid);
 		pr_info("PID %d mapped allocator '%s' before drip probed it (attach gap)",
 			t->exec_tgid, path);
@@ -689,7 +710,6 @@ int trace__run(const struct trace_opts *o)
 			free(env);
 		}
 		needed__closure(cmd_path, 256, preload_file, &t);
-		say_binder(&t, t.child);
 		free(t.order);
 		t.order = NULL;
 		if (!attach__nr_files(t.a)) {
