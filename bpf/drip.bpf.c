@@ -70,7 +70,7 @@ struct thread_state {
 	__u32 sys_pending;    /* DRIP_FN_MREMAP or DRIP_FN_BRK between enter and exit */
 	__u64 sys_a0, sys_a1; /* mremap: old address, new length; brk: the old break */
 	/* the last release counted: a release nested in it (delete -> free) is the same one */
-	__u64 free_addr, free_sp, free_ret;
+	__u64 free_addr, free_sp, free_ret, free_ip;
 	struct pending p[DRIP_MAX_NEST];
 	struct drip_ev_stack stk; /* scratch for bpf_get_stack */
 	struct drip_ev_stack_ids ids;
@@ -864,16 +864,18 @@ ALLOC_PROBES(xallocx, DRIP_FN_XALLOCX)
 
 /*
  * Is this release the one counted last, still in progress?  operator delete
- * calling free, sdallocx jumping to free, _ZdaPv jumping to _ZdlPv: the
- * outer call's frame still holds its return address at or above our sp, and
- * the address is the same.  Another release of that address would need it
- * handed out again first, which clears free_addr on this thread.
+ * calling free (deeper sp), _ZdaPv or sdallocx jumping to free (same sp, at
+ * another probe): the outer call's frame still holds its return address and
+ * the address is the same.  The same probe at the same sp is a new call from
+ * the same place (a consumer freeing blocks another thread handed it again);
+ * the same thread handing an address out again clears free_addr.
  */
-static __always_inline bool nested_release(struct thread_state *ts, __u64 addr, __u64 sp)
+static __always_inline bool nested_release(struct thread_state *ts, __u64 addr, __u64 sp,
+					   __u64 ip)
 {
 	__u64 ret = 0;
 
-	if (addr != ts->free_addr || sp > ts->free_sp)
+	if (addr != ts->free_addr || sp > ts->free_sp || (sp == ts->free_sp && ip == ts->free_ip))
 		return false;
 	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ts->free_sp))
 		return false;
@@ -896,11 +898,12 @@ int free_entry(struct pt_regs *ctx)
 	drop_stale(ts, sp);
 	if (ts->depth || !addr)
 		return 0; /* inside realloc & co: their return probe accounts */
-	if (nested_release(ts, addr, sp))
+	if (nested_release(ts, addr, sp, PT_REGS_IP(ctx)))
 		return 0;
 	/* the probe may sit past a flags-only test: sp is still the entry's */
 	ts->free_addr = addr;
 	ts->free_sp = sp;
+	ts->free_ip = PT_REGS_IP(ctx);
 	ts->free_ret = 0;
 	bpf_probe_read_user(&ts->free_ret, sizeof(ts->free_ret), (void *)sp);
 	emit_free(DRIP_FN_FREE, addr, 0);
