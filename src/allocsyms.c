@@ -127,8 +127,8 @@ size_t allocsyms__prefixes(const struct allocsyms_src *s, char (*out)[ALLOCSYMS_
 }
 
 /* Append the table's defined entries under prefix; false when out is full. */
-static bool add(const struct allocsyms_src *s, const char *prefix, const struct entry *t,
-		size_t nt, bool musl, struct alloc_sym *out, size_t max, size_t *n)
+static bool add(const struct allocsyms_src *s, const char *prefix, const struct entry *t, size_t nt,
+		bool musl, struct alloc_sym *out, size_t max, size_t *n)
 {
 	for (size_t i = 0; i < nt; i++) {
 		struct alloc_sym *a = &out[*n];

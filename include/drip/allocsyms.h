@@ -30,11 +30,11 @@ enum alloc_kind {
 };
 
 enum allocsyms_flags {
-	ALLOCSYMS_C = 1 << 0,	   /* defines malloc and free (under some prefix) */
-	ALLOCSYMS_JEMALLOC = 1 << 1, /* the *allocx API */
-	ALLOCSYMS_TCMALLOC = 1 << 2, /* the tc_* API */
-	ALLOCSYMS_CXX = 1 << 3,	   /* its own operator new/delete (probed) */
-	ALLOCSYMS_MUSL = 1 << 4,   /* musl's libc: realloc(p, 0) does not free */
+	ALLOCSYMS_C = 1 << 0,		/* defines malloc and free (under some prefix) */
+	ALLOCSYMS_JEMALLOC = 1 << 1,	/* the *allocx API */
+	ALLOCSYMS_TCMALLOC = 1 << 2,	/* the tc_* API */
+	ALLOCSYMS_CXX = 1 << 3,		/* its own operator new/delete (probed) */
+	ALLOCSYMS_MUSL = 1 << 4,	/* musl's libc: realloc(p, 0) does not free */
 	ALLOCSYMS_CXX_RUNTIME = 1 << 5, /* libstdc++/libc++: its new/delete call malloc/free */
 };
 
