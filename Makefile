@@ -77,6 +77,22 @@ CXX_TARGET_FLAGS := -O2 -g -Wall -Wextra -Wno-missing-field-initializers -Wno-na
 $(BUILD)/targets/%: tests/targets/%.cc tests/targets/target.h | $(BUILD)/targets
 	$(CXX) $(CXX_TARGET_FLAGS) -o $@ $<
 
+# Allocator targets: linked with jemalloc or tcmalloc first (so theirs binds), static (musl,
+# glibc: the executable's own malloc), and a program replacing operator new with a pool
+ALLOC_CXXFLAGS := -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-inline \
+	-Wall -Wextra -Wno-missing-field-initializers -Wno-narrowing -pthread
+$(BUILD)/targets/alloc_jemalloc: tests/targets/alloc_jemalloc.cc tests/targets/target.h | $(BUILD)/targets
+	$(CXX) $(ALLOC_CXXFLAGS) -o $@ $< -ljemalloc
+$(BUILD)/targets/alloc_tcmalloc: tests/targets/alloc_tcmalloc.cc tests/targets/target.h | $(BUILD)/targets
+	$(CXX) $(ALLOC_CXXFLAGS) -o $@ $< -ltcmalloc_minimal
+$(BUILD)/targets/alloc_pool: tests/targets/alloc_pool.cc tests/targets/target.h | $(BUILD)/targets
+	$(CXX) $(ALLOC_CXXFLAGS) -o $@ $<
+$(BUILD)/targets/static_musl: tests/targets/static_alloc.c tests/targets/target.h | $(BUILD)/targets
+	musl-gcc -static $(TARGET_CFLAGS) -o $@ $<
+$(BUILD)/targets/static_glibc: tests/targets/static_alloc.c tests/targets/target.h | $(BUILD)/targets
+	$(CC) -static $(TARGET_CFLAGS) -o $@ $<
+TARGET_BINS += $(BUILD)/targets/static_musl $(BUILD)/targets/static_glibc
+
 # Built like Debian's libc and python: no frame pointers, only .eh_frame to unwind with
 NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls -fasynchronous-unwind-tables \
 	-Wall -Wextra -pthread

@@ -103,6 +103,8 @@ struct thread_state {
 	__u32 mmap_exec_file; /* a file mapped executable: its table may be needed soon */
 	__u32 sys_pending;    /* DRIP_FN_MREMAP or DRIP_FN_BRK between enter and exit */
 	__u64 sys_a0, sys_a1; /* mremap: old address, new length; brk: the old break */
+	/* the last release counted: a release nested in it (delete -> free) is the same one */
+	__u64 free_addr, free_sp, free_ret, free_ip;
 	struct pending p[DRIP_MAX_NEST];
 	struct drip_ev_stack stk; /* scratch for bpf_get_stack */
 	struct drip_ev_stack_ids ids;
@@ -290,7 +292,11 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)
 	p->a2 = PT_REGS_PARM3(ctx);
 	p->sp = sp;
 	p->fn = fn;
-	p->t0 = fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY ? bpf_ktime_get_ns() : 0;
+	p->t0 = fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY || fn == DRIP_FN_REALLOC_KEEP ||
+				fn == DRIP_FN_XALLOCX ?
+			bpf_ktime_get_ns() :
+			0;
+	ts->free_addr = 0; /* a block handed out again may be released again */
 	ts->depth = d + 1;
 	return 0;
 }
@@ -1031,6 +1037,14 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
 		else if (!p.a1 && p.a0) /* realloc(p, 0) frees and returns NULL */
 			emit_free_at(fn, p.a0, p.t0, p.t0);
 		break;
+	case DRIP_FN_REALLOC_KEEP: /* NULL: failed, the block lives on */
+		if (ret)
+			emit_alloc(ctx, ts, fn, ret, 1, p.a1, p.a0, p.t0, false);
+		break;
+	case DRIP_FN_XALLOCX: /* returns the real size: at least size when it resized */
+		if (p.a0 && ret >= p.a1)
+			emit_alloc(ctx, ts, fn, p.a0, 1, p.a1, p.a0, p.t0, false);
+		break;
 	case DRIP_FN_REALLOCARRAY:
 		if (ret)
 			emit_alloc(ctx, ts, fn, ret, p.a1, p.a2, p.a0, p.t0, false);
@@ -1075,21 +1089,53 @@ ALLOC_PROBES(aligned_alloc, DRIP_FN_ALIGNED_ALLOC)
 ALLOC_PROBES(memalign, DRIP_FN_MEMALIGN)
 ALLOC_PROBES(valloc, DRIP_FN_VALLOC)
 ALLOC_PROBES(pvalloc, DRIP_FN_PVALLOC)
+ALLOC_PROBES(realloc_keep, DRIP_FN_REALLOC_KEEP)
+ALLOC_PROBES(xallocx, DRIP_FN_XALLOCX)
+
+/*
+ * Is this release the one counted last, still in progress?  operator delete
+ * calling free (deeper sp), _ZdaPv or sdallocx jumping to free (same sp, at
+ * another probe): the outer call's frame still holds its return address and
+ * the address is the same.  The same probe at the same sp is a new call from
+ * the same place (a consumer freeing blocks another thread handed it again);
+ * the same thread handing an address out again clears free_addr.
+ */
+static __always_inline bool nested_release(struct thread_state *ts, __u64 addr, __u64 sp,
+					   __u64 ip)
+{
+	__u64 ret = 0;
+
+	if (addr != ts->free_addr || sp > ts->free_sp || (sp == ts->free_sp && ip == ts->free_ip))
+		return false;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ts->free_sp))
+		return false;
+	return ret == ts->free_ret;
+}
 
 SEC("uprobe")
 int free_entry(struct pt_regs *ctx)
 {
 	__u64 addr = PT_REGS_PARM1(ctx);
 	struct thread_state *ts;
+	__u64 sp;
 
 	if (cfg.empty_programs)
 		return 0;
 	ts = thread_state();
 	if (!ts)
 		return 0;
-	drop_stale(ts, PT_REGS_SP(ctx));
+	sp = PT_REGS_SP(ctx);
+	drop_stale(ts, sp);
 	if (ts->depth || !addr)
 		return 0; /* inside realloc & co: their return probe accounts */
+	if (nested_release(ts, addr, sp, PT_REGS_IP(ctx)))
+		return 0;
+	/* the probe may sit past a flags-only test: sp is still the entry's */
+	ts->free_addr = addr;
+	ts->free_sp = sp;
+	ts->free_ip = PT_REGS_IP(ctx);
+	ts->free_ret = 0;
+	bpf_probe_read_user(&ts->free_ret, sizeof(ts->free_ret), (void *)sp);
 	emit_free(DRIP_FN_FREE, addr, 0);
 	return 0;
 }
@@ -1203,13 +1249,20 @@ struct sys_exit_args {
 	__s64 ret;
 };
 
-static __always_inline struct thread_state *traced_thread(void)
+static __always_inline struct thread_state *target_thread(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (!cfg.trace_mmap || !bpf_map_lookup_elem(&targets, &tgid))
+	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
 	return thread_state();
+}
+
+static __always_inline struct thread_state *traced_thread(void)
+{
+	if (!cfg.trace_mmap)
+		return 0;
+	return target_thread();
 }
 
 /*
@@ -1223,9 +1276,10 @@ int on_mmap_enter(struct mmap_enter_args *args)
 {
 	struct thread_state *ts;
 
-	if (cfg.dwarf && !(args->flags & MAP_ANONYMOUS_) && (args->prot & PROT_EXEC_)) {
-		/* the loader maps a library's code: have its table built before it runs */
-		ts = traced_thread();
+	if (!(args->flags & MAP_ANONYMOUS_) && (args->prot & PROT_EXEC_)) {
+		/* the loader maps a library's code: have its table built and, for an
+		 * allocator (dlopen), its probes defined before it runs */
+		ts = target_thread();
 		if (ts)
 			ts->mmap_exec_file = 1;
 		return 0;
@@ -1245,7 +1299,7 @@ int on_mmap_enter(struct mmap_enter_args *args)
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int on_mmap_exit(struct sys_exit_args *args)
 {
-	struct thread_state *ts = traced_thread();
+	struct thread_state *ts = target_thread();
 
 	if (ts && ts->mmap_exec_file) {
 		ts->mmap_exec_file = 0;

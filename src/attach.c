@@ -18,6 +18,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "drip/allocsyms.h"
 #include "drip/attach.h"
 #include "drip/elf.h"
 #include "drip/holder.h"
@@ -29,29 +30,26 @@
 
 #define MAX_FILES 16
 
-struct probe_def {
-	const char *sym;
-	size_t entry, ret; /* offsetof(struct drip_bpf, progs.X) */
-};
-
 #define PROG(name) offsetof(struct drip_bpf, progs.name)
 #define NO_PROG	   ((size_t)-1)
 
-/* aligned_alloc and memalign share one entry point in glibc: probed once, as memalign */
-static const struct probe_def probe_defs[] = {
-	{ "malloc", PROG(malloc_entry), PROG(malloc_return) },
-	{ "calloc", PROG(calloc_entry), PROG(calloc_return) },
-	{ "realloc", PROG(realloc_entry), PROG(realloc_return) },
-	{ "reallocarray", PROG(reallocarray_entry), PROG(reallocarray_return) },
-	{ "free", PROG(free_entry), NO_PROG },
-	{ "posix_memalign", PROG(posix_memalign_entry), PROG(posix_memalign_return) },
-	{ "memalign", PROG(memalign_entry), PROG(memalign_return) },
-	{ "aligned_alloc", PROG(aligned_alloc_entry), PROG(aligned_alloc_return) },
-	{ "valloc", PROG(valloc_entry), PROG(valloc_return) },
-	{ "pvalloc", PROG(pvalloc_entry), PROG(pvalloc_return) },
+/* The BPF programs of each enum alloc_kind: entry, return (offsetof(struct drip_bpf, progs.X)) */
+static const size_t kind_progs[ALLOC__COUNT][2] = {
+	[ALLOC_MALLOC] = { PROG(malloc_entry), PROG(malloc_return) },
+	[ALLOC_CALLOC] = { PROG(calloc_entry), PROG(calloc_return) },
+	[ALLOC_REALLOC] = { PROG(realloc_entry), PROG(realloc_return) },
+	[ALLOC_REALLOC_KEEP] = { PROG(realloc_keep_entry), PROG(realloc_keep_return) },
+	[ALLOC_REALLOCARRAY] = { PROG(reallocarray_entry), PROG(reallocarray_return) },
+	[ALLOC_MEMALIGN] = { PROG(memalign_entry), PROG(memalign_return) },
+	[ALLOC_ALIGNED_ALLOC] = { PROG(aligned_alloc_entry), PROG(aligned_alloc_return) },
+	[ALLOC_POSIX_MEMALIGN] = { PROG(posix_memalign_entry), PROG(posix_memalign_return) },
+	[ALLOC_VALLOC] = { PROG(valloc_entry), PROG(valloc_return) },
+	[ALLOC_PVALLOC] = { PROG(pvalloc_entry), PROG(pvalloc_return) },
+	[ALLOC_XALLOCX] = { PROG(xallocx_entry), PROG(xallocx_return) },
+	[ALLOC_FREE] = { PROG(free_entry), NO_PROG },
 };
 
-#define MAX_EVENTS (MAX_FILES * 2 * sizeof(probe_defs) / sizeof(probe_defs[0]))
+#define MAX_EVENTS (MAX_FILES * 2 * ALLOCSYMS_MAX)
 
 struct probe_event {
 	char name[48];
@@ -62,6 +60,7 @@ struct probe_event {
 struct alloc_file {
 	dev_t dev;
 	ino_t ino;
+	unsigned flags; /* enum allocsyms_flags */
 };
 
 struct attach {
@@ -314,7 +313,9 @@ static int add_event(struct attach *a, const char *path, uint64_t off, size_t pr
 
 	if (a->nr_events >= MAX_EVENTS)
 		return -E2BIG;
-	snprintf(ev->name, sizeof(ev->name), "%s_%zu%s", sym, a->nr_files, ret ? "_ret" : "");
+	/* unique and short enough for tracefs (64), still telling in a listing */
+	snprintf(ev->name, sizeof(ev->name), "%.30s_%zu_%zu%s", sym, a->nr_files, a->nr_events,
+		 ret ? "_ret" : "");
 	ev->holder_fd = -1;
 	err = tracefs__probe_add(ev->name, path, off, ret);
 	if (err) {
@@ -372,56 +373,87 @@ static uint64_t entry_probe_offset(const struct elf_file *elf, uint64_t off)
 	return off;
 }
 
+static const char *src_nth(void *ctx, size_t i)
+{
+	return elf_file__func_name(ctx, i);
+}
+
+static bool src_has(void *ctx, const char *name)
+{
+	uint64_t off;
+
+	return !elf_file__func_offset(ctx, name, &off);
+}
+
+/* Probe each allocator function the file defines, once per address. */
 static int probe_file(struct attach *a, const char *path, const struct stat *st)
 {
-	uint64_t offs[sizeof(probe_defs) / sizeof(probe_defs[0])];
+	struct alloc_sym *syms = NULL;
+	uint64_t *offs = NULL;
 	struct elf_file *elf = NULL;
-	uint64_t malloc_off;
+	struct allocsyms_src src;
+	unsigned flags;
+	size_t nr;
 	int err, n = 0;
 
 	err = elf_file__open(path, &elf);
 	if (err)
 		return err;
-	if (elf_file__func_offset(elf, "malloc", &malloc_off) ||
-	    elf_file__func_offset(elf, "free", &offs[0])) {
-		err = -ENOENT; /* not an allocator */
+	syms = calloc(ALLOCSYMS_MAX, sizeof(*syms));
+	offs = calloc(ALLOCSYMS_MAX, sizeof(*offs));
+	if (!syms || !offs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	src = (struct allocsyms_src){ elf_file__nr_funcs(elf), src_nth, src_has, elf };
+	nr = allocsyms__plan(&src, syms, ALLOCSYMS_MAX, &flags);
+	if (!nr) {
+		err = -ENOENT; /* not an allocator (the C++ runtime's operators call malloc) */
 		goto out;
 	}
 	if (a->nr_files >= MAX_FILES) {
 		err = -E2BIG;
 		goto out;
 	}
-	for (size_t i = 0; i < sizeof(probe_defs) / sizeof(probe_defs[0]); i++) {
-		const struct probe_def *d = &probe_defs[i];
+	for (size_t i = 0; i < nr; i++) {
+		const size_t *prog = kind_progs[syms[i].kind];
 		bool dup = false;
 
-		if (elf_file__func_offset(elf, d->sym, &offs[i])) {
-			offs[i] = 0;
+		if (elf_file__func_offset(elf, syms[i].name, &offs[i])) {
+			offs[i] = UINT64_MAX;
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
 			dup |= offs[j] == offs[i];
 		if (dup)
-			continue; /* an alias (aligned_alloc = memalign): one probe per offset */
+			continue; /* an alias (tc_malloc = malloc, aligned_alloc = memalign) */
 		/*
 		 * The return probe first, here and (by event order) on every thread:
 		 * an entry seen without its return armed would leave the thread
 		 * looking "inside the allocator" until a later call cleans it up.
 		 */
-		err = d->ret != NO_PROG ? add_event(a, path, offs[i], d->ret, d->sym, true) : 0;
+		err = prog[1] != NO_PROG ? add_event(a, path, offs[i], prog[1], syms[i].name, true) :
+					   0;
 		if (!err)
 			err = add_event(a, path,
-					d->ret == NO_PROG ? entry_probe_offset(elf, offs[i]) : offs[i],
-					d->entry, d->sym, false);
+					prog[1] == NO_PROG ? entry_probe_offset(elf, offs[i]) : offs[i],
+					prog[0], syms[i].name, false);
 		if (err)
 			goto out;
 		n++;
 	}
 	a->files[a->nr_files].dev = st->st_dev;
 	a->files[a->nr_files].ino = st->st_ino;
+	a->files[a->nr_files].flags = flags;
 	a->nr_files++;
-	pr_info("probing %d allocator functions in %s", n, path);
+	pr_info("probing %d allocator functions in %s%s%s%s%s", n, path,
+		flags & ALLOCSYMS_JEMALLOC ? " (jemalloc API)" : "",
+		flags & ALLOCSYMS_TCMALLOC ? " (tcmalloc API)" : "",
+		flags & ALLOCSYMS_CXX ? " (operator new/delete)" : "",
+		flags & ALLOCSYMS_MUSL ? " (musl: realloc(p, 0) keeps a block)" : "");
 out:
+	free(syms);
+	free(offs);
 	elf_file__close(elf);
 	return err;
 }
@@ -432,6 +464,18 @@ static bool file_known(const struct attach *a, const struct stat *st)
 		if (a->files[i].dev == st->st_dev && a->files[i].ino == st->st_ino)
 			return true;
 	return false;
+}
+
+unsigned attach__file_flags(const struct attach *a, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return 0;
+	for (size_t i = 0; i < a->nr_files; i++)
+		if (a->files[i].dev == st.st_dev && a->files[i].ino == st.st_ino)
+			return a->files[i].flags;
+	return 0;
 }
 
 int attach__allocator_file(struct attach *a, const char *path)
@@ -447,11 +491,13 @@ int attach__allocator_file(struct attach *a, const char *path)
 	return err ? err : 1;
 }
 
-int attach__allocators_of(struct attach *a, pid_t pid)
+int attach__allocators_of(struct attach *a, pid_t pid, size_t *newly)
 {
 	struct procmaps *maps = NULL;
 	int err, first_err = 0;
 
+	if (newly)
+		*newly = 0;
 	err = procmaps__read(pid, &maps);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
@@ -473,6 +519,8 @@ int attach__allocators_of(struct attach *a, pid_t pid)
 		if (stat(path, &st) || file_known(a, &st))
 			continue;
 		err = probe_file(a, path, &st);
+		if (!err && newly)
+			(*newly)++;
 		if (err && err != -ENOENT && err != -ENOEXEC) {
 			pr_warn("cannot probe allocator in '%s': %s", v->path, strerror(-err));
 			if (!first_err)

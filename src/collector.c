@@ -82,6 +82,7 @@ struct collector {
 	void *file_fn_ctx;
 	struct u64map stack_files; /* stack index + 1 -> struct frame_files * */
 	char *cgroup; /* --cgroup's path in the v2 hierarchy, or NULL */
+	struct u64map alloc_libs;  /* build-id hash of an allocator library -> 1 */
 };
 
 static inline uint64_t site_key(uint32_t proc, uint32_t stack)
@@ -126,6 +127,7 @@ void collector__free(struct collector *c)
 		if (c->stack_files.keys[i])
 			free((void *)(uintptr_t)c->stack_files.vals[i]);
 	u64map__release(&c->stack_files);
+	u64map__release(&c->alloc_libs);
 	free(c->procs);
 	u64map__release(&c->live);
 	u64map__release(&c->site_res);
@@ -383,6 +385,12 @@ size_t collector__reap_dead(struct collector *c)
 	return n;
 }
 
+void collector__on_attach_gap(struct collector *c, uint32_t tgid)
+{
+	(void)tgid; /* counted per (process, file): the report says how many, -v says which */
+	c->n.attach_gaps++;
+}
+
 const struct collector_counts *collector__counts(const struct collector *c)
 {
 	return &c->n;
@@ -400,6 +408,24 @@ const struct collector_counts *collector__counts(const struct collector *c)
  * free (its first call in a thread) looks like the program's.  The stack
  * tells: such a mapping has an allocator frame.
  */
+/*
+ * The C++ runtime's operator new, which calls malloc: not probed (a second
+ * probe per new), so it is the frame the malloc probe sees first.
+ */
+static bool is_forwarding_new(const char *fn)
+{
+	static const char *const names[] = {
+		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
+		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+	};
+
+	for (size_t i = 0; fn && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(fn, names[i]))
+			return true;
+	return false;
+}
+
 static bool is_allocator(const char *fn)
 {
 	static const char *const names[] = { "malloc", "free", "calloc", "realloc",
@@ -408,6 +434,8 @@ static bool is_allocator(const char *fn)
 
 	if (!fn)
 		return false;
+	if (is_forwarding_new(fn))
+		return true;
 	if (!strncmp(fn, "__libc_", 7))
 		fn += 7;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -468,6 +496,21 @@ static bool resolve_file(struct collector *c, const struct drip_frame_file *ff, 
 	if (!out->build_id_len)
 		out->build_id = NULL;
 	return true;
+}
+
+static uint64_t build_id_key(const uint8_t *id, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ id[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+void collector__add_allocator_lib(struct collector *c, const uint8_t *build_id, size_t len)
+{
+	if (len)
+		u64map__set(&c->alloc_libs, build_id_key(build_id, len), 1);
 }
 
 /*
@@ -548,8 +591,19 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 	}
 	if (flags & (DRIP_STACK_SYSCALL | DRIP_STACK_SITE_FIRST))
 		drop_syscall_slot(r, flags);
+	else
+		while (r->nr > 1 && is_forwarding_new(r->frames[0].function))
+			drop_frame(r, 0); /* frames[0] is the caller of new, as of any allocator */
 	for (uint32_t i = 0; i < r->nr && !r->in_allocator; i++)
 		r->in_allocator = is_allocator(r->frames[i].function);
+	/* a syscall made by an allocator library's own code (its start-up, or before
+	 * its probes arrived): that library's memory, not the program's */
+	if (!r->in_allocator && (flags & (DRIP_STACK_SYSCALL | DRIP_STACK_SITE_FIRST)) && r->nr &&
+	    r->frames[0].build_id_len)
+		r->in_allocator = u64map__get(&c->alloc_libs,
+					      build_id_key(r->frames[0].build_id,
+							   r->frames[0].build_id_len),
+					      &(uint64_t){ 0 });
 	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
 		free(r->frames);
 		return;
@@ -696,7 +750,8 @@ static void release_range(struct collector *c, uint32_t proc, uint64_t addr, uin
 
 static bool is_realloc(uint32_t fn)
 {
-	return fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY;
+	return fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY ||
+	       fn == DRIP_FN_REALLOC_KEEP || fn == DRIP_FN_XALLOCX;
 }
 
 static void on_free(struct collector *c, const struct drip_ev_free *ev)
@@ -1295,8 +1350,8 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		qsort(o->merged, o->r.nr_merged, sizeof(*o->merged), cmp_merged);
 	}
 
-	o->drop_names = calloc(DRIP_STAT__COUNT + 8, sizeof(*o->drop_names));
-	o->drop_counts = calloc(DRIP_STAT__COUNT + 8, sizeof(*o->drop_counts));
+	o->drop_names = calloc(DRIP_STAT__COUNT + 16, sizeof(*o->drop_names));
+	o->drop_counts = calloc(DRIP_STAT__COUNT + 16, sizeof(*o->drop_counts));
 	if (!o->drop_names || !o->drop_counts)
 		goto out;
 	if (so->bpf_drops) {
@@ -1318,6 +1373,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 	add_drop(o, "late_frees", c->n.late_frees);
 	add_drop(o, "exec_released", c->n.exec_released);
 	add_drop(o, "allocator_mmaps", c->n.allocator_mmaps);
+	add_drop(o, "attach_gaps", c->n.attach_gaps);
 
 	o->r.duration_s = so->duration_s;
 	o->r.totals.allocs = c->n.allocs;
@@ -1333,7 +1389,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 	 * Incomplete: an event or a whole stack was lost.  A walk cut short is
 	 * counted in unwind_failures and flagged on its stack ("truncated").
 	 */
-	o->r.incomplete = o->r.totals.events_lost || c->n.unknown_stacks ||
+	o->r.incomplete = o->r.totals.events_lost || c->n.unknown_stacks || c->n.attach_gaps ||
 			  (so->bpf_drops && so->bpf_drops[DRIP_STAT_STACK_ERR]);
 	o->r.processes = o->procs;
 	o->r.stacks = o->stacks;

@@ -959,6 +959,11 @@ size_t elf_file__nr_funcs(const struct elf_file *e)
 	return e ? e->nr_funcs : 0;
 }
 
+const char *elf_file__func_name(const struct elf_file *e, size_t i)
+{
+	return e && i < e->nr_funcs ? e->funcs[i].name : NULL;
+}
+
 int elf_file__func_offset(const struct elf_file *e, const char *name, uint64_t *file_off)
 {
 	const char *at, *ver = NULL;

@@ -112,6 +112,11 @@ static int resolve(const char *name, const char *origin, const char *rpath, cons
 	return -ENOENT;
 }
 
+int needed__resolve(const char *name, char *out)
+{
+	return resolve(name, ".", NULL, NULL, out);
+}
+
 int needed__closure(const char *path, size_t max, void (*fn)(const char *path, void *ctx),
 		    void *ctx)
 {

@@ -70,9 +70,8 @@ int session__open(const struct session_opts *o, struct session **out)
 	err = bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_size);
 	if (err)
 		goto err_free;
+	/* mmap stays: an allocator mapped by dlopen must be probed as it arrives */
 	if (!o->trace_mmap) {
-		bpf_program__set_autoload(s->skel->progs.on_mmap_enter, false);
-		bpf_program__set_autoload(s->skel->progs.on_mmap_exit, false);
 		bpf_program__set_autoload(s->skel->progs.on_munmap_enter, false);
 		bpf_program__set_autoload(s->skel->progs.on_mremap_enter, false);
 		bpf_program__set_autoload(s->skel->progs.on_mremap_exit, false);
@@ -94,9 +93,14 @@ int session__open(const struct session_opts *o, struct session **out)
 		pr_err("cannot attach sched tracepoints: %s", strerror(-err));
 		goto err_free;
 	}
+	s->skel->links.on_mmap_enter = bpf_program__attach(s->skel->progs.on_mmap_enter);
+	s->skel->links.on_mmap_exit = bpf_program__attach(s->skel->progs.on_mmap_exit);
+	if (!s->skel->links.on_mmap_enter || !s->skel->links.on_mmap_exit) {
+		err = -errno;
+		pr_err("cannot attach mmap tracepoints: %s", strerror(-err));
+		goto err_free;
+	}
 	if (o->trace_mmap) {
-		s->skel->links.on_mmap_enter = bpf_program__attach(s->skel->progs.on_mmap_enter);
-		s->skel->links.on_mmap_exit = bpf_program__attach(s->skel->progs.on_mmap_exit);
 		s->skel->links.on_munmap_enter =
 			bpf_program__attach(s->skel->progs.on_munmap_enter);
 		s->skel->links.on_mremap_enter =
@@ -104,8 +108,7 @@ int session__open(const struct session_opts *o, struct session **out)
 		s->skel->links.on_mremap_exit = bpf_program__attach(s->skel->progs.on_mremap_exit);
 		s->skel->links.on_brk_enter = bpf_program__attach(s->skel->progs.on_brk_enter);
 		s->skel->links.on_brk_exit = bpf_program__attach(s->skel->progs.on_brk_exit);
-		if (!s->skel->links.on_mmap_enter || !s->skel->links.on_mmap_exit ||
-		    !s->skel->links.on_munmap_enter || !s->skel->links.on_mremap_enter ||
+		if (!s->skel->links.on_munmap_enter || !s->skel->links.on_mremap_enter ||
 		    !s->skel->links.on_mremap_exit || !s->skel->links.on_brk_enter ||
 		    !s->skel->links.on_brk_exit) {
 			err = -errno;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <dirent.h>
+#include <limits.h>
+#include <sys/sysmacros.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drip/allocsyms.h"
 #include "drip/attach.h"
 #include "drip/cgroup.h"
 #include "drip/collector.h"
@@ -70,10 +73,135 @@ struct tracer {
 	bool child_reaped;
 	uint64_t t_start;
 	uint64_t records; /* ring-buffer records consumed */
+	/* the image being probed (EXEC): its link-map order, for gaps and the binder */
+	pid_t exec_tgid;
+	char (*order)[PATH_MAX];
+	size_t nr_order;
 };
+
+#define MAX_ORDER 64
 
 static int attach_all(struct tracer *t);
 static void preload_file(const char *path, void *ctx);
+
+/* Does pid map the file at path (now)? */
+static bool maps_file(pid_t pid, const char *path)
+{
+	struct procmaps *m = NULL;
+	struct stat st;
+	bool found = false;
+
+	if (stat(path, &st) || procmaps__read(pid, &m))
+		return false;
+	for (size_t i = 0; i < m->nr && !found; i++)
+		found = m->vmas[i].inode == st.st_ino && m->vmas[i].dev_major == major(st.st_dev) &&
+			m->vmas[i].dev_minor == minor(st.st_dev);
+	procmaps__free(m);
+	return found;
+}
+
+/* Append a file to the link-map order once (the closure repeats the executable). */
+/* An allocator library newly probed: its own mmaps are its heap (collector.c). */
+static void note_allocator(struct tracer *t, const char *path)
+{
+	struct elf_file *elf = NULL;
+	const uint8_t *id;
+	size_t len;
+	uint64_t off;
+
+	if (elf_file__open(path, &elf))
+		return;
+	/* a shared library other than the libc (whose mmap wrapper is everyone's) */
+	len = elf_file__build_id(elf, &id);
+	if (elf_file__is_dyn(elf) && !elf_file__has_interp(elf) &&
+	    elf_file__func_offset(elf, "__libc_start_main", &off))
+		collector__add_allocator_lib(t->c, id, len);
+	elf_file__close(elf);
+}
+
+static void order_add(struct tracer *t, const char *path)
+{
+	char real[PATH_MAX];
+
+	if (!t->order || t->nr_order >= MAX_ORDER)
+		return;
+	if (!realpath(path, real))
+		snprintf(real, sizeof(real), "%s", path);
+	for (size_t i = 0; i < t->nr_order; i++)
+		if (!strcmp(t->order[i], real))
+			return;
+	memcpy(t->order[t->nr_order++], real, PATH_MAX);
+}
+
+static void preload_entry(const char *name, void *ctx)
+{
+	struct tracer *t = ctx;
+	char path[PATH_MAX];
+
+	if (needed__resolve(name, path))
+		return;
+	order_add(t, path);
+	preload_file(path, t);
+}
+
+/* Say which copy of malloc and operator new the image binds (-v): the first in link-map order. */
+static void say_binder(struct tracer *t, pid_t pid)
+{
+	unsigned flags[MAX_ORDER];
+	int c, x;
+
+	for (size_t i = 0; i < t->nr_order; i++)
+		flags[i] = attach__file_flags(t->a, t->order[i]);
+	c = allocsyms__binder(flags, t->nr_order, ALLOCSYMS_C);
+	x = allocsyms__binder(flags, t->nr_order, ALLOCSYMS_CXX | ALLOCSYMS_CXX_RUNTIME);
+	if (c >= 0)
+		pr_info("PID %d binds malloc in '%s'%s%s", pid, t->order[c],
+			x >= 0 && x != c ? ", operator new in " : "", x >= 0 && x != c ? t->order[x] : "");
+}
+
+/*
+ * A new image: build the tables of the program and its libraries now, while
+ * the loader is still starting it, and probe the allocators it brings (a
+ * static binary, LD_PRELOAD, jemalloc, another libc) in link-map order: the
+ * executable, LD_PRELOAD, the DT_NEEDED closure.  An allocator probed only
+ * after the image mapped it is an attach gap.
+ */
+static void probe_image(struct tracer *t, pid_t tgid, const uint8_t *filename, size_t len)
+{
+	char exe[64], path[PATH_MAX], env_path[64], *env = NULL;
+	size_t newly = 0, env_len = 0;
+	FILE *f;
+
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", tgid);
+	memcpy(path, filename, len < sizeof(path) - 1 ? len : sizeof(path) - 1);
+	path[len < sizeof(path) - 1 ? len : sizeof(path) - 1] = 0;
+	snprintf(env_path, sizeof(env_path), "/proc/%u/environ", tgid);
+	f = fopen(env_path, "re");
+	if (f) {
+		env = malloc(1 << 20);
+		env_len = env ? fread(env, 1, 1 << 20, f) : 0;
+		fclose(f);
+	}
+	t->exec_tgid = tgid;
+	t->order = calloc(MAX_ORDER, sizeof(*t->order));
+	t->nr_order = 0;
+	/* the image itself while it lives; else the path execve was given */
+	order_add(t, !access(exe, F_OK) ? exe : path);
+	if (env)
+		allocsyms__preload(env, env_len, preload_entry, t);
+	if (!access(exe, F_OK))
+		needed__closure(exe, 256, preload_file, t);
+	else if (path[0])
+		needed__closure(path, 256, preload_file, t);
+	attach__allocators_of(t->a, tgid, &newly);
+	for (size_t i = 0; i < newly; i++)
+		collector__on_attach_gap(t->c, tgid);
+	say_binder(t, tgid);
+	free(t->order);
+	t->order = NULL;
+	t->exec_tgid = 0;
+	free(env);
+}
 
 static int on_event(void *ctx, const void *data, size_t size)
 {
@@ -88,17 +216,8 @@ static int on_event(void *ctx, const void *data, size_t size)
 	 */
 	if (type == DRIP_EV_EXEC && t->a) {
 		const struct drip_ev_proc *e = data;
-		char exe[64], path[sizeof(e->filename) + 1];
 
-		snprintf(exe, sizeof(exe), "/proc/%u/exe", e->hdr.tgid);
-		memcpy(path, e->filename, sizeof(e->filename));
-		path[sizeof(e->filename)] = 0;
-		/* the image itself while it lives; else the path execve was given */
-		if (!access(exe, F_OK))
-			needed__closure(exe, 256, preload_file, t);
-		else if (path[0])
-			needed__closure(path, 256, preload_file, t);
-		attach__allocators_of(t->a, e->hdr.tgid);
+		probe_image(t, e->hdr.tgid, e->filename, sizeof(e->filename));
 	}
 	if (type == DRIP_EV_NEED_FILE) {
 		const struct drip_ev_need_file *n = data;
@@ -109,8 +228,14 @@ static int on_event(void *ctx, const void *data, size_t size)
 		/* a library mapped executable: an allocator arriving by dlopen is probed now */
 		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", n->hdr.tgid,
 			 (unsigned long long)n->start, (unsigned long long)n->end);
-		if (t->a && attach__allocator_file(t->a, path) > 0)
+		if (t->a && attach__allocator_file(t->a, path) > 0) {
+			note_allocator(t, path);
+			/* mapped before its probes existed: calls made meanwhile were missed */
+			collector__on_attach_gap(t->c, n->hdr.tgid);
+			pr_info("PID %u mapped allocator '%s' before drip probed it (attach gap)",
+				n->hdr.tgid, path);
 			attach_all(t);
+		}
 	}
 	return 0;
 }
@@ -159,7 +284,16 @@ static void preload_file(const char *path, void *ctx)
 
 	if (t->u)
 		unwinder__preload(t->u, path);
-	attach__allocator_file(t->a, path);
+	order_add(t, path); /* the closure, after the executable and LD_PRELOAD */
+	if (attach__allocator_file(t->a, path) <= 0)
+		return;
+	note_allocator(t, path);
+	/* probed after the image mapped it: calls in between were missed */
+	if (t->exec_tgid && maps_file(t->exec_tgid, path)) {
+		collector__on_attach_gap(t->c, t->exec_tgid);
+		pr_info("PID %d mapped allocator '%s' before drip probed it (attach gap)",
+			t->exec_tgid, path);
+	}
 }
 
 static void on_late_free(void *ctx, uint32_t tgid, uint64_t addr, uint64_t ts)
@@ -433,7 +567,7 @@ static int attach_targets(struct tracer *t)
 			pr_err("cannot trace PID %d: it exited", o->pids[i]);
 			return -ESRCH;
 		}
-		err = attach__allocators_of(t->a, o->pids[i]);
+		err = attach__allocators_of(t->a, o->pids[i], NULL);
 		if (err < 0 && process_gone(o->pids[i]))
 			err = -ESRCH; /* it exited while we probed its files */
 		if (err == -ESRCH) {
@@ -595,8 +729,19 @@ int trace__run(const struct trace_opts *o)
 		collector__add_process(t.c, t.child);
 		/* the child runs drip's image until it execs: probe the libc it will
 		 * most likely bind, and the command itself when it carries malloc */
-		attach__allocators_of(t.a, getpid());
+		attach__allocators_of(t.a, getpid(), NULL);
+		t.order = calloc(MAX_ORDER, sizeof(*t.order));
+		order_add(&t, cmd_path);
+		if (getenv("LD_PRELOAD")) {
+			char *env = NULL;
+
+			if (asprintf(&env, "LD_PRELOAD=%s", getenv("LD_PRELOAD")) > 0)
+				allocsyms__preload(env, strlen(env), preload_entry, &t);
+			free(env);
+		}
 		needed__closure(cmd_path, 256, preload_file, &t);
+		free(t.order);
+		t.order = NULL;
 		if (!attach__nr_files(t.a)) {
 			pr_err("cannot trace '%s': no allocator could be probed", o->argv[0]);
 			goto out;

@@ -25,12 +25,15 @@ void attach__free(struct attach *a);
 void attach__free_in_background(struct attach *a);
 
 /*
- * Probe the allocators a process binds: every executable file it maps that
- * defines malloc (libc, a static executable).  Files already probed are
- * skipped.  Returns the number of allocator files now probed (> 0), or
- * -ENOENT when the process maps none, -ESRCH when it is gone.
+ * Probe the allocators of a process: every executable file it maps that
+ * defines allocator functions (libc, jemalloc, tcmalloc, a static
+ * executable, a program's own operator new), bound or not: a copy that is
+ * not bound is never called, or is called for real (see docs/INTERFACE.md).
+ * Files already probed are skipped; *newly (may be NULL) gets how many were
+ * not.  Returns the number of allocator files now probed (> 0), or -ENOENT
+ * when the process maps none, -ESRCH when it is gone.
  */
-int attach__allocators_of(struct attach *a, pid_t pid);
+int attach__allocators_of(struct attach *a, pid_t pid, size_t *newly);
 /*
  * Probe the allocators in the file at path (a static executable, a library
  * loaded at start or by dlopen).  1: newly probed (threads that inherited
@@ -38,6 +41,8 @@ int attach__allocators_of(struct attach *a, pid_t pid);
  * already probed; -ENOENT: not an allocator; other -errno.
  */
 int attach__allocator_file(struct attach *a, const char *path);
+/* The enum allocsyms_flags of a probed file, 0 when it is not one. */
+unsigned attach__file_flags(const struct attach *a, const char *path);
 
 /*
  * Watch every thread of pid; rescan until no new thread appears.  Returns

@@ -28,6 +28,7 @@ struct collector_counts {
 	uint64_t late_frees;	 /* frees drained from the overflow map */
 	uint64_t allocator_mmaps; /* mmaps an allocator made inside free (stack says so): not counted */
 	uint64_t inherited_frees; /* frees of blocks a child inherited at fork: not in frees */
+	uint64_t attach_gaps;	  /* allocator files a process mapped before drip probed them */
 };
 
 struct collector *collector__new(void);
@@ -57,6 +58,14 @@ bool collector__live(const struct collector *c, pid_t pid);
 size_t collector__nr_live(const struct collector *c);
 /* Mark live processes that are gone (an exit event was lost) as exited. Returns how many. */
 size_t collector__reap_dead(struct collector *c);
+/*
+ * A shared library that is an allocator (jemalloc, tcmalloc; not libc, whose
+ * mmap wrapper every program calls): anonymous mmaps its own code makes are
+ * its heap, not the program's (start-up, or an attach gap).
+ */
+void collector__add_allocator_lib(struct collector *c, const uint8_t *build_id, size_t len);
+/* tgid mapped an allocator file before drip probed it: its calls meanwhile were missed. */
+void collector__on_attach_gap(struct collector *c, uint32_t tgid);
 const struct collector_counts *collector__counts(const struct collector *c);
 
 struct snapshot_opts {

@@ -47,6 +47,8 @@ int elf_file__has_interp(const struct elf_file *e);
 int elf_file__is_dyn(const struct elf_file *e);
 /* Number of function symbols (symtab + dynsym, deduplicated by address+name). */
 size_t elf_file__nr_funcs(const struct elf_file *e);
+/* The name of function symbol i < elf_file__nr_funcs (owned by e), for scans. */
+const char *elf_file__func_name(const struct elf_file *e, size_t i);
 
 /*
  * Find a defined function symbol by exact name (dynsym versions like

@@ -28,6 +28,8 @@ enum drip_fn {
 	DRIP_FN_MUNMAP,
 	DRIP_FN_MREMAP, /* alloc: old_addr moved/resized to addr (only if old_addr is tracked) */
 	DRIP_FN_BRK,	/* alloc: the break grew by size at addr; free: it shrank to addr by len */
+	DRIP_FN_REALLOC_KEEP, /* realloc whose NULL result never frees (musl; jemalloc rallocx) */
+	DRIP_FN_XALLOCX,      /* jemalloc xallocx(p, size, extra, flags): resizes in place or not at all */
 	DRIP_FN__COUNT
 };
 

@@ -16,4 +16,7 @@
 int needed__closure(const char *path, size_t max, void (*fn)(const char *path, void *ctx),
 		    void *ctx);
 
+/* Find a library by name as the loader would for LD_PRELOAD (out: PATH_MAX). 0 or -ENOENT. */
+int needed__resolve(const char *name, char *out);
+
 #endif /* DRIP_NEEDED_H */

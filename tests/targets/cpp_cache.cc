@@ -4,8 +4,9 @@
  * Cache<Foo>::insert, a template member kept out of line, calls make_foo,
  * which is always inlined into it and leaks a `new Foo` 100 times.  From
  * DWARF, drip must show
- *   operator new < make_foo [inlined] cpp_cache.cc:LEAK_LINE
- *                < Cache<Foo>::insert cpp_cache.cc:CALL_LINE < main
+ *   make_foo [inlined] cpp_cache.cc:LEAK_LINE
+ *   < Cache<Foo>::insert cpp_cache.cc:CALL_LINE < main
+ * (libstdc++'s operator new, which calls malloc, is the allocator: not a frame)
  * (tests/e2e/test_symbols.py finds the marked lines in this text).
  * Truth ($DRIP_TRUTH): the blocks, under "Cache<Foo>::insert".
  */
