@@ -1211,7 +1211,8 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 			 * instead of tables) or unwind failures: listed, not lost events */
 			if (i != DRIP_STAT_STALE_PENDING && i != DRIP_STAT_RB_FULL_FREE &&
 			    i != DRIP_STAT_TABLE_NOT_READY && i != DRIP_STAT_UNWIND_FAIL &&
-			    i != DRIP_STAT_STACK_ERR)
+			    i != DRIP_STAT_STACK_ERR && i != DRIP_STAT_PY_NO_THREAD &&
+			    i != DRIP_STAT_PY_FAULT)
 				bpf_lost += so->bpf_drops[i];
 		}
 	}

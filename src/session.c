@@ -25,6 +25,8 @@ const char *const drip_stat_names[DRIP_STAT__COUNT] = {
 	[DRIP_STAT_TARGETS_FULL] = "targets_full",
 	[DRIP_STAT_TABLE_NOT_READY] = "table_not_ready",
 	[DRIP_STAT_UNWIND_FAIL] = "unwind_failures",
+	[DRIP_STAT_PY_NO_THREAD] = "python_no_thread",
+	[DRIP_STAT_PY_FAULT] = "python_frame_unreadable",
 };
 
 struct session {
