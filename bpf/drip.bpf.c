@@ -722,10 +722,8 @@ static __always_inline void py_walk(struct thread_state *ts, const struct drip_p
 			bpf_probe_read_user(&w->cur, 8,
 					    (void *)(w->interp + w->cfg.interp_tstate));
 		bpf_loop(256, py_thread_step, &lc, 0);
-		if (!w->tstate) {
-			stat_inc(DRIP_STAT_PY_NO_THREAD);
-			return;
-		}
+		if (!w->tstate)
+			return; /* a thread that runs no Python (yet): native frames only */
 	}
 	if (bpf_probe_read_user(&p, 8, (void *)(w->tstate + w->cfg.tstate_frame)))
 		goto fault;

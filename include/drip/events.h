@@ -235,7 +235,6 @@ enum drip_stat {
 	DRIP_STAT_TARGETS_FULL,	   /* a new child could not join the targets map */
 	DRIP_STAT_TABLE_NOT_READY, /* a frame's module had no unwind table yet: frame pointers used */
 	DRIP_STAT_UNWIND_FAIL,	   /* a DWARF step could not read the stack: stack cut short */
-	DRIP_STAT_PY_NO_THREAD,	   /* a CPython process, but no PyThreadState of this thread */
 	DRIP_STAT_PY_FAULT,	   /* a Python frame could not be read: Python frames cut short */
 	DRIP_STAT__COUNT
 };
