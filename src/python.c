@@ -547,8 +547,11 @@ int python__frame(struct python *py, pid_t pid, pid_t ppid, uint64_t code, int32
 	if (!pp)
 		return -ENOENT;
 	err = lookup_live(py, pid, pp, code, &e);
-	if (err == -EFAULT || err == -ESRCH) {
-		/* gone: what was read while it lived, or its parent's copy (a fork) */
+	if (err && err != -ENOMEM) {
+		/*
+		 * Gone, or freed since BPF saw it: what was read earlier, or the
+		 * parent's copy (a fork runs the code its parent loaded).
+		 */
 		e = cached(py, pid, code);
 		if (!e)
 			e = cached(py, ppid, code);

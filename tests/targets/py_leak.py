@@ -6,7 +6,9 @@ usage: py_leak.py MODE [N]   MODE: direct | threads | callback | pool | wait
 
 Ground truth: one JSON line per process that leaked, appended to $DRIP_TRUTH:
   {"prog": "py_leak", "pid": P, "mode": M, "leaks": {"SITE": [allocs, bytes], ...}}
-SITE names the marker; the test finds its line in this file.
+SITE names the marker; the test finds its line in this file (`# call-site: NAME` marks where
+NAME calls the next function down).  The process lingers LINGER seconds (default 1.5) before it
+exits: drip reads code objects while the process lives, as with any real program.
 """
 
 import ctypes
@@ -15,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 LIB = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                "build", "targets", "libpyleak.so"))
@@ -22,6 +25,9 @@ LIB.parse_record.restype = ctypes.c_void_p
 LIB.parse_record.argtypes = [ctypes.c_size_t]
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)
 LIB.call_back.argtypes = [CALLBACK, ctypes.c_int]
+# ctypes dlopen'ed libffi: give drip a moment to build its unwind table, so that native stacks
+# through it are whole (a walk that reaches a library before its table is marked truncated)
+time.sleep(float(os.environ.get("SETTLE", "1")))
 
 RECORD = 4096 + 3  # bytes leaked per parse_record call (above pymalloc's 512 B)
 leaks = {}
@@ -41,7 +47,7 @@ def process_example(i):
 
 def load_model(n):
     for i in range(n):
-        process_example(i)
+        process_example(i)  # call-site: load_model
 
 
 def thread_alpha(n):
@@ -80,11 +86,11 @@ def truth(mode, extra=None):
 
 
 def pool_worker(i):
-    pid, size = process_example(i)
-    return pid, size
+    return process_example(i)  # call-site: pool_worker
 
 
 def main():
+    per_pid = {}
     mode = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     if mode == "wait":
@@ -92,9 +98,9 @@ def main():
         print(f"drip-target: ready pid {os.getpid()}", file=sys.stderr, flush=True)
         if not signal.sigtimedwait([signal.SIGUSR1], 60):
             sys.exit("no SIGUSR1")
-        load_model(n)
+        load_model(n)  # call-site: main_wait
     elif mode == "direct":
-        load_model(n)
+        load_model(n)  # call-site: main_direct
     elif mode == "threads":
         ts = [threading.Thread(target=thread_alpha, args=(n,)),
               threading.Thread(target=thread_beta, args=(n,))]
@@ -103,18 +109,16 @@ def main():
         for t in ts:
             t.join()
     elif mode == "callback":
-        run_callbacks(n)
+        run_callbacks(n)  # call-site: main_callback
     elif mode == "pool":
         import multiprocessing
-        per_pid = {}
         with multiprocessing.get_context("fork").Pool(4) as pool:
             for pid, size in pool.map(pool_worker, range(n), chunksize=4):
                 per_pid.setdefault(str(pid), [0, 0])
                 per_pid[str(pid)][0] += 1
                 per_pid[str(pid)][1] += size
-        truth(mode, {"workers": per_pid})
-        return
-    truth(mode)
+    truth(mode, {"workers": per_pid} if mode == "pool" else None)
+    time.sleep(float(os.environ.get("LINGER", "1.5")))
 
 
 if __name__ == "__main__":
