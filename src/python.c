@@ -23,14 +23,14 @@
 #include "drip/python.h"
 #include "drip/u64map.h"
 
-#define MAX_STR_CHARS	1024	     /* code points of a name or file name kept */
-#define MAX_LINE_TABLE	(64 << 10)   /* bytes of a line table read */
-#define CODE_HEAD	0x90	     /* code object bytes read: up to co_linetable, all versions */
-#define MAX_FILES	64	     /* interpreter files remembered */
-#define OB_TYPE		8	     /* PyObject.ob_type */
-#define VAR_SIZE	16	     /* PyVarObject.ob_size, PyASCIIObject.length */
-#define STR_STATE	32	     /* PyASCIIObject.state */
-#define BYTES_DATA	32	     /* PyBytesObject.ob_sval */
+#define MAX_STR_CHARS  1024	  /* code points of a name or file name kept */
+#define MAX_LINE_TABLE (64 << 10) /* bytes of a line table read */
+#define CODE_HEAD      0x90	  /* code object bytes read: up to co_linetable, all versions */
+#define MAX_FILES      64	  /* interpreter files remembered */
+#define OB_TYPE	       8	  /* PyObject.ob_type */
+#define VAR_SIZE       16	  /* PyVarObject.ob_size, PyASCIIObject.length */
+#define STR_STATE      32	  /* PyASCIIObject.state */
+#define BYTES_DATA     32	  /* PyBytesObject.ob_sval */
 
 struct layout {
 	uint32_t version; /* major << 8 | minor */
@@ -43,32 +43,75 @@ struct layout {
 
 static const struct layout layouts[] = {
 	{ .version = 0x030a,
-	  .bpf = { .runtime_interp = 0x20, .interp_tstate = 0x08, .interp_next = 0,
-		   .tstate_next = 0x08, .tstate_thread_id = 0xb0, .tstate_frame = 0x18,
-		   .cframe_frame = DRIP_PY_NONE, .frame_code = 0x20, .frame_previous = 0x18,
-		   .frame_instr = 0x60, .frame_entry = DRIP_PY_NONE, .frame_size = 0x68,
-		   .code_start = 0, .instr_kind = DRIP_PY_INSTR_INDEX,
+	  .bpf = { .runtime_interp = 0x20,
+		   .interp_tstate = 0x08,
+		   .interp_next = 0,
+		   .tstate_next = 0x08,
+		   .tstate_thread_id = 0xb0,
+		   .tstate_frame = 0x18,
+		   .cframe_frame = DRIP_PY_NONE,
+		   .frame_code = 0x20,
+		   .frame_previous = 0x18,
+		   .frame_instr = 0x60,
+		   .frame_entry = DRIP_PY_NONE,
+		   .frame_size = 0x68,
+		   .code_start = 0,
+		   .instr_kind = DRIP_PY_INSTR_INDEX,
 		   .entry_kind = DRIP_PY_ENTRY_EVERY },
-	  .co_firstlineno = 0x28, .co_filename = 0x68, .co_name = 0x70, .co_linetable = 0x78,
-	  .lines = PYLINE_310, .ascii_size = 48, .compact_size = 72 },
+	  .co_firstlineno = 0x28,
+	  .co_filename = 0x68,
+	  .co_name = 0x70,
+	  .co_linetable = 0x78,
+	  .lines = PYLINE_310,
+	  .ascii_size = 48,
+	  .compact_size = 72 },
 	{ .version = 0x030b,
-	  .bpf = { .runtime_interp = 0x28, .interp_tstate = 0x10, .interp_next = 0,
-		   .tstate_next = 0x08, .tstate_thread_id = 0x98, .tstate_frame = 0x38,
-		   .cframe_frame = 0x08, .frame_code = 0x20, .frame_previous = 0x30,
-		   .frame_instr = 0x38, .frame_entry = 0x44, .frame_size = 0x48,
-		   .code_start = 0xb8, .instr_kind = DRIP_PY_INSTR_PTR,
+	  .bpf = { .runtime_interp = 0x28,
+		   .interp_tstate = 0x10,
+		   .interp_next = 0,
+		   .tstate_next = 0x08,
+		   .tstate_thread_id = 0x98,
+		   .tstate_frame = 0x38,
+		   .cframe_frame = 0x08,
+		   .frame_code = 0x20,
+		   .frame_previous = 0x30,
+		   .frame_instr = 0x38,
+		   .frame_entry = 0x44,
+		   .frame_size = 0x48,
+		   .code_start = 0xb8,
+		   .instr_kind = DRIP_PY_INSTR_PTR,
 		   .entry_kind = DRIP_PY_ENTRY_FLAG },
-	  .co_firstlineno = 0x48, .co_filename = 0x70, .co_name = 0x80, .co_linetable = 0x88,
-	  .lines = PYLINE_311, .ascii_size = 48, .compact_size = 72 },
+	  .co_firstlineno = 0x48,
+	  .co_filename = 0x70,
+	  .co_name = 0x80,
+	  .co_linetable = 0x88,
+	  .lines = PYLINE_311,
+	  .ascii_size = 48,
+	  .compact_size = 72 },
 	{ .version = 0x030c,
-	  .bpf = { .runtime_interp = 0x28, .interp_tstate = 0x48, .interp_next = 0,
-		   .tstate_next = 0x08, .tstate_thread_id = 0x88, .tstate_frame = 0x38,
-		   .cframe_frame = 0x00, .frame_code = 0x00, .frame_previous = 0x08,
-		   .frame_instr = 0x38, .frame_entry = 0x46, .frame_size = 0x48,
-		   .code_start = 0xc0, .instr_kind = DRIP_PY_INSTR_PTR,
-		   .entry_kind = DRIP_PY_ENTRY_SHIM, .shim_owner = 3 /* FRAME_OWNED_BY_CSTACK */ },
-	  .co_firstlineno = 0x44, .co_filename = 0x70, .co_name = 0x80, .co_linetable = 0x88,
-	  .lines = PYLINE_311, .ascii_size = 40, .compact_size = 56 },
+	  .bpf = { .runtime_interp = 0x28,
+		   .interp_tstate = 0x48,
+		   .interp_next = 0,
+		   .tstate_next = 0x08,
+		   .tstate_thread_id = 0x88,
+		   .tstate_frame = 0x38,
+		   .cframe_frame = 0x00,
+		   .frame_code = 0x00,
+		   .frame_previous = 0x08,
+		   .frame_instr = 0x38,
+		   .frame_entry = 0x46,
+		   .frame_size = 0x48,
+		   .code_start = 0xc0,
+		   .instr_kind = DRIP_PY_INSTR_PTR,
+		   .entry_kind = DRIP_PY_ENTRY_SHIM,
+		   .shim_owner = 3 /* FRAME_OWNED_BY_CSTACK */ },
+	  .co_firstlineno = 0x44,
+	  .co_filename = 0x70,
+	  .co_name = 0x80,
+	  .co_linetable = 0x88,
+	  .lines = PYLINE_311,
+	  .ascii_size = 40,
+	  .compact_size = 56 },
 };
 
 /* An interpreter file (executable or libpython), once per (dev, inode). */
@@ -274,8 +317,7 @@ static void forget_proc(struct python *py, pid_t pid)
 		py->procs[idx].l = NULL;
 }
 
-int python__detect(struct python *py, pid_t pid, const struct procmaps *m,
-		   struct drip_py_proc *out)
+int python__detect(struct python *py, pid_t pid, const struct procmaps *m, struct drip_py_proc *out)
 {
 	for (size_t i = 0; m && i < m->nr; i++) {
 		const struct vma *v = &m->vmas[i];
@@ -496,8 +538,8 @@ static int cache_add(struct python *py, struct code_entry *e)
 
 static bool same_code(const struct code_entry *a, const struct code_entry *b)
 {
-	return a->filename == b->filename && a->name == b->name &&
-	       a->linetable == b->linetable && a->firstlineno == b->firstlineno;
+	return a->filename == b->filename && a->name == b->name && a->linetable == b->linetable &&
+	       a->firstlineno == b->firstlineno;
 }
 
 /* The live code object, from the cache when it is still the one cached. */

@@ -23,6 +23,9 @@ LIB = os.path.join(ROOT, "build", "targets", "libpyleak.so")
 INTERPRETERS = {
     "debian": "/usr/bin/python3.11",
     "pyenv": os.path.expanduser("~/.pyenv/versions/3.11.7/bin/python3.11"),
+    # the other layouts drip has offsets for, when installed
+    "py310": os.path.expanduser("~/.pyenv/versions/3.10.13/bin/python3.10"),
+    "py312": os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3.12"),
 }
 EVAL = "_PyEval_EvalFrameDefault"
 
@@ -213,6 +216,16 @@ def test_callback_debian():
 
 def test_callback_pyenv():
     run_callback("pyenv")
+
+
+def test_callback_py310():
+    """3.10: one eval-loop call per frame (PyFrameObject list, f_lasti)."""
+    run_callback("py310")
+
+
+def test_callback_py312():
+    """3.12: eval-loop calls marked by shim frames owned by the C stack."""
+    run_callback("py312")
 
 
 def run_pool(which):

@@ -66,9 +66,8 @@ static void test_not_started_frame_is_first_line(void **state)
 
 static void test_past_the_table_is_unknown(void **state)
 {
-	assert_int_equal(pyline__addr2line(PYLINE_311, py311_0_tab, sizeof(py311_0_tab), 42,
-					   1 << 20),
-			 0);
+	assert_int_equal(
+		pyline__addr2line(PYLINE_311, py311_0_tab, sizeof(py311_0_tab), 42, 1 << 20), 0);
 	assert_int_equal(pyline__addr2line(PYLINE_311, NULL, 0, 42, 0), 0);
 }
 

@@ -26,12 +26,14 @@
 static const char script[] =
 	"import sys\n"
 	"class K:\n"
-	"    def m\xc3\xa9" "thode(self):\n"
+	"    def m\xc3\xa9"
+	"thode(self):\n"
 	"        return 1\n"
 	"def f(x):\n"
 	"    y = x + 1\n"
 	"    return y\n"
-	"for co in (f.__code__, K.__dict__['m\xc3\xa9" "thode'].__code__, sys._getframe().f_code):\n"
+	"for co in (f.__code__, K.__dict__['m\xc3\xa9"
+	"thode'].__code__, sys._getframe().f_code):\n"
 	"    pos = list(co.co_positions()) if hasattr(co, 'co_positions') else None\n"
 	"    off, line = 0, 0\n"
 	"    for s, e, l in co.co_lines():\n"
@@ -102,8 +104,8 @@ static void check_interpreter(const char *python, uint32_t version)
 			assert_true(cfg.runtime != 0);
 			assert_true(python__knows_version(version));
 		}
-		assert_int_equal(sscanf(line, "%llu %255s %1023s %d %d %d", &code, name, file, &first,
-					&off, &want),
+		assert_int_equal(sscanf(line, "%llu %255s %1023s %d %d %d", &code, name, file,
+					&first, &off, &want),
 				 6);
 		assert_int_equal(python__frame(py, c.pid, 0, code, off, &fr), 0);
 		assert_non_null(fr.function);
@@ -165,7 +167,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_debian_python311), cmocka_unit_test(test_pyenv_python311),
-		cmocka_unit_test(test_pyenv_python310), cmocka_unit_test(test_pyenv_python312),
+		cmocka_unit_test(test_pyenv_python310),	 cmocka_unit_test(test_pyenv_python312),
 		cmocka_unit_test(test_not_python),
 	};
 
