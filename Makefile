@@ -26,7 +26,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TARGET_SRCS := $(filter-out tests/targets/nofp_%.c,$(wildcard tests/targets/*.c))
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
-	$(BUILD)/targets/nofp_unwind $(BUILD)/targets/libnofp_dl.so
+	$(BUILD)/targets/nofp_unwind $(BUILD)/targets/libnofp_dl.so $(BUILD)/targets/libpyleak.so
 TARGET_BINS += $(patsubst tests/targets/%.cc,$(BUILD)/targets/%,$(wildcard tests/targets/*.cc))
 
 .DELETE_ON_ERROR:
@@ -98,6 +98,9 @@ NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls -fasynchr
 	-Wall -Wextra -pthread
 $(BUILD)/targets/libnofp_%.so: tests/targets/lib/nofp_%.c | $(BUILD)/targets
 	$(CC) $(NOFP_CFLAGS) -shared -fPIC -o $@ $<
+# A C library Python calls through ctypes (tests/targets/py_leak.py), built as extensions are
+$(BUILD)/targets/libpyleak.so: tests/targets/lib/pyleak.c | $(BUILD)/targets
+	$(CC) -O2 -g -Wall -Wextra -shared -fPIC -o $@ $<
 $(BUILD)/targets/nofp_unwind: tests/targets/nofp_unwind.c $(BUILD)/targets/libnofp_sort.so | $(BUILD)/targets
 	$(CC) $(NOFP_CFLAGS) -o $@ $< -L$(BUILD)/targets -lnofp_sort -Wl,-rpath,'$$ORIGIN' -ldl
 

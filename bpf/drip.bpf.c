@@ -94,6 +94,18 @@ struct search {
 	__u32 lo, hi;
 };
 
+/* The Python frame walk of one allocation (see py_walk()). */
+struct py_walk {
+	struct drip_py_proc cfg; /* this process's interpreter, copied for the loop callbacks */
+	__u64 fsbase;		 /* pthread_self(): what PyThreadState.thread_id holds */
+	__u64 tstate;		 /* this thread's PyThreadState, kept across calls (checked) */
+	__u64 interp, cur;	 /* the thread-list walk */
+	__u64 frame;		 /* the frame walk */
+	__u32 truncated;
+	__u32 fault;
+	__u8 buf[DRIP_PY_FRAME_MAX + 8]; /* one frame's bytes */
+};
+
 /* Per-thread state.  Task storage, not per-CPU: uprobe programs can be preempted. */
 struct thread_state {
 	__u32 depth;
@@ -123,6 +135,8 @@ struct thread_state {
 	__u64 m_sp[128];
 	__u64 m_bp[128];
 	__u64 m_slot[128];
+	struct py_walk pyw;
+	struct drip_ev_py_stack py; /* Python frames of the stack being captured */
 };
 
 /* What a bpf_loop callback gets: the thread's state, where all loop state lives. */
@@ -220,6 +234,17 @@ struct {
 	__type(key, struct drip_file_key);
 	__type(value, __u32);
 } files_requested SEC(".maps");
+
+/* tgid -> where its CPython interpreter keeps its frames (user space fills it) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct drip_py_proc);
+} py_procs SEC(".maps");
+
+/* Set by user space once a CPython process is known: until then no allocation looks it up. */
+__u32 py_active = 0;
 
 static __always_inline void stat_inc(__u32 which)
 {
@@ -324,7 +349,23 @@ static long hash_8(__u32 i, void *data)
 	return 0;
 }
 
-/* Hash ts->stk.ips[0..nr) (nr is in ts->stk.nr). Never 0: 0 means "no stack". */
+static long py_hash_step(__u32 i, void *data)
+{
+	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+	struct drip_py_frame *f;
+	__u64 h = ts->hash;
+
+	if (i >= DRIP_PY_MAX_FRAMES || i >= ts->py.nr)
+		return 1;
+	barrier_var(i);
+	f = &ts->py.frames[i & (DRIP_PY_MAX_FRAMES - 1)];
+	h = (h ^ f->code) * 0x100000001b3ULL;
+	h = (h ^ ((__u64)f->flags << 32 | (__u32)f->instr)) * 0x100000001b3ULL;
+	ts->hash = h ^ (h >> 31);
+	return 0;
+}
+
+/* Hash ts->stk.ips[0..nr) (nr is in ts->stk.nr), then the Python frames. Never 0: 0 means "no stack". */
 static __always_inline __u64 hash_stack(struct thread_state *ts)
 {
 	struct loop_ctx lc = { .ts = ts };
@@ -338,6 +379,8 @@ static __always_inline __u64 hash_stack(struct thread_state *ts)
 		   (__u64)BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), mm) *
 			   0x9e3779b97f4a7c15ULL;
 	bpf_loop(DRIP_MAX_FRAMES / 8 + 1, hash_8, &lc, 0);
+	if (ts->py.nr)
+		bpf_loop(DRIP_PY_MAX_FRAMES, py_hash_step, &lc, 0);
 	return ts->hash ? ts->hash : 1;
 }
 
@@ -782,6 +825,154 @@ static __always_inline int dwarf_unwind(struct thread_state *ts, __u64 ip, __u64
 	return u->n > DRIP_MAX_FRAMES ? DRIP_MAX_FRAMES : u->n;
 }
 
+/* ---- Python frames ---- */
+
+static __always_inline __u64 py_u64(struct py_walk *w, __u32 off)
+{
+	off &= DRIP_PY_FRAME_MAX - 1; /* offsets come from user space: keep them in buf */
+	return *(__u64 *)&w->buf[off];
+}
+
+static __always_inline __u32 py_u32(struct py_walk *w, __u32 off)
+{
+	off &= DRIP_PY_FRAME_MAX - 1;
+	return *(__u32 *)&w->buf[off];
+}
+
+static __always_inline __u8 py_u8(struct py_walk *w, __u32 off)
+{
+	off &= DRIP_PY_FRAME_MAX - 1;
+	return w->buf[off];
+}
+
+/* One PyThreadState of the list: is it this thread's?  Then the next interpreter's. */
+static long py_thread_step(__u32 i, void *data)
+{
+	struct py_walk *w = &((struct loop_ctx *)data)->ts->pyw;
+	__u64 id;
+
+	if (!w->cur) {
+		/* this interpreter's threads are done: the next interpreter's */
+		if (!w->interp ||
+		    bpf_probe_read_user(&w->interp, 8, (void *)(w->interp + w->cfg.interp_next)) ||
+		    !w->interp ||
+		    bpf_probe_read_user(&w->cur, 8, (void *)(w->interp + w->cfg.interp_tstate)))
+			return 1;
+		return 0;
+	}
+	if (bpf_probe_read_user(&id, 8, (void *)(w->cur + w->cfg.tstate_thread_id)))
+		return 1;
+	if (id == w->fsbase) {
+		w->tstate = w->cur;
+		return 1;
+	}
+	if (bpf_probe_read_user(&w->cur, 8, (void *)(w->cur + w->cfg.tstate_next)))
+		return 1;
+	return 0;
+}
+
+/* One interpreter frame: its code object, instruction and whether an eval-loop call began at it. */
+static long py_frame_step(__u32 i, void *data)
+{
+	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+	struct py_walk *w = &ts->pyw;
+	struct drip_py_frame *f;
+	__u32 n = ts->py.nr, size = w->cfg.frame_size, flags = 0;
+	__u64 code, instr;
+
+	if (!w->frame)
+		return 1;
+	if (n >= DRIP_PY_MAX_FRAMES) {
+		w->truncated = 1;
+		return 1;
+	}
+	if (size > DRIP_PY_FRAME_MAX)
+		return 1;
+	if (bpf_probe_read_user(w->buf, size, (void *)w->frame)) {
+		w->fault = 1;
+		return 1;
+	}
+	code = py_u64(w, w->cfg.frame_code);
+	w->frame = py_u64(w, w->cfg.frame_previous);
+	switch (w->cfg.entry_kind) {
+	case DRIP_PY_ENTRY_EVERY:
+		flags = DRIP_PY_ENTRY;
+		break;
+	case DRIP_PY_ENTRY_FLAG:
+		flags = py_u8(w, w->cfg.frame_entry) ? DRIP_PY_ENTRY : 0;
+		break;
+	case DRIP_PY_ENTRY_SHIM:
+		if (py_u8(w, w->cfg.frame_entry) == w->cfg.shim_owner) {
+			/* an eval-loop call's shim: the frame before it was that call's first */
+			if (n) {
+				barrier_var(n);
+				ts->py.frames[(n - 1) & (DRIP_PY_MAX_FRAMES - 1)].flags |= DRIP_PY_ENTRY;
+			}
+			return 0;
+		}
+		break;
+	}
+	if (w->cfg.instr_kind == DRIP_PY_INSTR_INDEX)
+		instr = (__u64)(__s64)(__s32)py_u32(w, w->cfg.frame_instr) * 2;
+	else
+		instr = py_u64(w, w->cfg.frame_instr) - (code + w->cfg.code_start);
+	barrier_var(n);
+	f = &ts->py.frames[n & (DRIP_PY_MAX_FRAMES - 1)];
+	f->code = code;
+	f->instr = (__s32)instr;
+	f->flags = flags;
+	ts->py.nr = n + 1;
+	return 0;
+}
+
+/*
+ * The current thread's Python frames into ts->py: its PyThreadState is the
+ * one whose thread_id is pthread_self(), i.e. the fs base (true in any PID
+ * namespace, unlike native_thread_id).  Only processes user space found to
+ * be CPython get here.
+ */
+static __always_inline void py_walk(struct thread_state *ts, const struct drip_py_proc *cfg)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct loop_ctx lc = { .ts = ts };
+	struct py_walk *w = &ts->pyw;
+	__u64 id = 0, p = 0;
+
+	w->cfg = *cfg;
+	w->fsbase = task->thread.fsbase;
+	w->truncated = w->fault = 0;
+	/* the thread state found last time, if it is still this thread's */
+	if (!w->tstate ||
+	    bpf_probe_read_user(&id, 8, (void *)(w->tstate + w->cfg.tstate_thread_id)) ||
+	    id != w->fsbase) {
+		w->tstate = 0;
+		w->interp = w->cur = 0;
+		if (!bpf_probe_read_user(&w->interp, 8,
+					 (void *)(w->cfg.runtime + w->cfg.runtime_interp)) &&
+		    w->interp)
+			bpf_probe_read_user(&w->cur, 8,
+					    (void *)(w->interp + w->cfg.interp_tstate));
+		bpf_loop(256, py_thread_step, &lc, 0);
+		if (!w->tstate)
+			return; /* a thread that runs no Python (yet): native frames only */
+	}
+	if (bpf_probe_read_user(&p, 8, (void *)(w->tstate + w->cfg.tstate_frame)))
+		goto fault;
+	if (w->cfg.cframe_frame != DRIP_PY_NONE && p &&
+	    bpf_probe_read_user(&p, 8, (void *)(p + w->cfg.cframe_frame)))
+		goto fault;
+	w->frame = p;
+	bpf_loop(DRIP_PY_MAX_FRAMES + 1, py_frame_step, &lc, 0);
+	if (w->fault)
+		goto fault;
+	if (w->truncated)
+		ts->py.flags = DRIP_STACK_TRUNCATED;
+	return;
+fault:
+	stat_inc(DRIP_STAT_PY_FAULT);
+	ts->py.flags = DRIP_STACK_TRUNCATED;
+}
+
 /*
  * Capture the user stack into scratch, send it once, return its hash.
  * Called at the return probe: regs->ip is the return address, so frames[0]
@@ -822,6 +1013,7 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 		}
 	}
 	if (!dwarf) {
+		ts->uw.m_valid = 0; /* the frames below overwrite the memo's */
 		/*
 		 * In a syscall the walk starts inside libc's wrapper, a leaf that
 		 * pushed nothing: its caller sits at [sp], and the frame-pointer walk
@@ -849,11 +1041,19 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 			(syscall_site ? DRIP_STACK_SYSCALL : 0);
 	}
 	stk->nr = nr;
-	if (dwarf && ts->uw.whole && ts->uw.m_hash) {
-		h = ts->uw.m_hash; /* the memo's frames, all of them: its hash */
+	ts->py.nr = 0;
+	ts->py.flags = 0;
+	if (py_active) {
+		struct drip_py_proc *py = bpf_map_lookup_elem(&py_procs, &tgid);
+
+		if (py)
+			py_walk(ts, py);
+	}
+	if (dwarf && ts->uw.whole && ts->uw.m_hash && !ts->py.nr) {
+		h = ts->uw.m_hash; /* the memo's frames, all of them, and no Python: its hash */
 	} else {
 		h = hash_stack(ts);
-		ts->uw.m_hash = dwarf ? h : 0;
+		ts->uw.m_hash = dwarf && !ts->py.nr ? h : 0;
 	}
 	if (bpf_map_lookup_elem(&sent_stacks, &h))
 		return h;
@@ -880,6 +1080,21 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 		if (bpf_ringbuf_output(&events, &ts->files,
 				       offsetof(struct drip_ev_stack_files, files) +
 					       (nr & 127) * sizeof(struct drip_frame_file),
+				       BPF_RB_FORCE_WAKEUP))
+			stat_inc(DRIP_STAT_RB_FULL_STACK);
+	}
+	if (ts->py.nr) {
+		__u32 pn = ts->py.nr;
+
+		if (pn > DRIP_PY_MAX_FRAMES)
+			pn = DRIP_PY_MAX_FRAMES;
+		ts->py.hdr.type = DRIP_EV_PY_STACK;
+		ts->py.hdr.tgid = tgid;
+		ts->py.hdr.ts = now;
+		ts->py.hash = h;
+		if (bpf_ringbuf_output(&events, &ts->py,
+				       offsetof(struct drip_ev_py_stack, frames) +
+					       pn * sizeof(struct drip_py_frame),
 				       BPF_RB_FORCE_WAKEUP))
 			stat_inc(DRIP_STAT_RB_FULL_STACK);
 	}
@@ -1188,6 +1403,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
 		stat_inc(DRIP_STAT_TARGETS_FULL);
+	if (py_active) {
+		/* a forked CPython worker is CPython from its first allocation */
+		struct drip_py_proc *py = bpf_map_lookup_elem(&py_procs, &ptgid);
+
+		if (py)
+			bpf_map_update_elem(&py_procs, &ctgid, py, BPF_ANY);
+	}
 	/* the memory copied (or shared) is the forking task's: parent is current */
 	if (child->mm == parent->mm)
 		flags |= DRIP_PROC_SHARED_VM; /* CLONE_VM: same heap, not a copy of it */
@@ -1212,7 +1434,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		ts->mmap_pending = 0;
 		ts->sys_pending = 0;
 		forget_mappings(&ts->uw);
+		ts->pyw.tstate = 0;
 	}
+	bpf_map_delete_elem(&py_procs, &tgid); /* user space says whether the new image is */
 	emit_proc(DRIP_EV_EXEC, p, 0, bprm, 0);
 	return 0;
 }
@@ -1226,6 +1450,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 		return 0;
 	emit_proc(DRIP_EV_EXIT, p, 0, NULL, 0);
 	bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&py_procs, &tgid);
 	return 0;
 }
 

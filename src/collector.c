@@ -14,6 +14,7 @@
 #include "drip/elf.h"
 #include "drip/log.h"
 #include "drip/procmaps.h"
+#include "drip/python.h"
 #include "drip/stacks.h"
 #include "drip/symbolize.h"
 #include "drip/table.h"
@@ -46,6 +47,9 @@ struct rframe {
 	const char *function;
 	const uint8_t *build_id;
 	size_t build_id_len;
+	bool python;	  /* a Python frame: function, file and line; no module */
+	const char *file; /* python only */
+	uint32_t line;
 };
 
 struct frame_ids {
@@ -56,6 +60,12 @@ struct frame_ids {
 struct frame_files {
 	uint32_t nr;
 	struct drip_frame_file f[];
+};
+
+struct py_frames {
+	uint32_t nr;
+	uint32_t flags;
+	struct drip_py_frame f[];
 };
 
 struct resolved {
@@ -83,6 +93,8 @@ struct collector {
 	struct u64map stack_files; /* stack index + 1 -> struct frame_files * */
 	char *cgroup; /* --cgroup's path in the v2 hierarchy, or NULL */
 	struct u64map alloc_libs;  /* build-id hash of an allocator library -> 1 */
+	struct u64map stack_py;	   /* stack index + 1 -> struct py_frames * */
+	struct python *py;	   /* NULL: Python frames are not named */
 };
 
 static inline uint64_t site_key(uint32_t proc, uint32_t stack)
@@ -128,6 +140,10 @@ void collector__free(struct collector *c)
 			free((void *)(uintptr_t)c->stack_files.vals[i]);
 	u64map__release(&c->stack_files);
 	u64map__release(&c->alloc_libs);
+	for (size_t i = 0; i < c->stack_py.cap; i++)
+		if (c->stack_py.keys[i])
+			free((void *)(uintptr_t)c->stack_py.vals[i]);
+	u64map__release(&c->stack_py);
 	free(c->procs);
 	u64map__release(&c->live);
 	u64map__release(&c->site_res);
@@ -185,6 +201,11 @@ int collector__set_cgroup(struct collector *c, const char *rel)
 	free(c->cgroup);
 	c->cgroup = dup;
 	return 0;
+}
+
+void collector__set_python(struct collector *c, struct python *py)
+{
+	c->py = py;
 }
 
 void collector__set_file_resolver(struct collector *c, collector_file_fn fn, void *ctx)
@@ -513,6 +534,124 @@ void collector__add_allocator_lib(struct collector *c, const uint8_t *build_id, 
 		u64map__set(&c->alloc_libs, build_id_key(build_id, len), 1);
 }
 
+/* The interpreter's eval loop: each call of it ran a run of Python frames. */
+static bool is_eval_loop(const struct rframe *f)
+{
+	return !f->python && f->function &&
+	       (!strcmp(f->function, "_PyEval_EvalFrameDefault") ||
+		!strncmp(f->function, "_PyEval_EvalFrameDefault.", 25));
+}
+
+/*
+ * Interpreter frames that only carry a call into or out of the eval loop:
+ * hidden next to it, as the Python frames say what they did.
+ */
+static bool is_call_glue(const struct rframe *f)
+{
+	static const char *const glue[] = {
+		"_PyEval_Vector",	 "_PyFunction_Vectorcall", "PyEval_EvalCode",
+		"_PyEval_EvalCode",	 "function_code_fastcall", "_PyObject_VectorcallTstate",
+		"PyObject_Vectorcall",	 "_PyObject_MakeTpCall",   "_PyObject_Call",
+		"PyObject_Call",	 "_PyEval_EvalFrame",	   "call_function",
+		"_PyObject_Vectorcall", "PyVectorcall_Call",
+	};
+
+	if (f->python || !f->function)
+		return false;
+	for (size_t i = 0; i < sizeof(glue) / sizeof(glue[0]); i++)
+		if (!strcmp(f->function, glue[i]))
+			return true;
+	return false;
+}
+
+static bool same_module(const struct rframe *a, const struct rframe *b)
+{
+	return a->module && b->module && !strcmp(a->module, b->module);
+}
+
+/* Glue next to the eval frame at e, or unnamed interpreter code between glue and it. */
+static bool hidden_near(const struct resolved *r, uint32_t e, uint32_t k)
+{
+	const struct rframe *f = &r->frames[k];
+
+	if (!same_module(f, &r->frames[e]))
+		return false;
+	if (is_call_glue(f))
+		return true;
+	/* an unnamed static helper (LTO, stripped) with glue beyond it */
+	if (!f->function) {
+		uint32_t next = k > e ? k + 1 : k - 1;
+
+		return k != 0 && next < r->nr && is_call_glue(&r->frames[next]) &&
+		       same_module(&r->frames[next], &r->frames[e]);
+	}
+	return false;
+}
+
+/*
+ * Replace each eval-loop frame (and the glue around it) with the Python
+ * frames it ran: the Python frames, innermost first, split after each
+ * DRIP_PY_ENTRY one, go one run per eval-loop frame, innermost first.  Runs
+ * the native walk did not reach (cut short) go last.
+ */
+static void merge_python(struct collector *c, struct resolved *r, const struct proc *p,
+			 const struct py_frames *pf)
+{
+	struct rframe *out;
+	uint32_t n = 0, k = 0, cap = r->nr + pf->nr, runs = 0;
+	bool *hide;
+
+	out = calloc(cap ? cap : 1, sizeof(*out));
+	hide = calloc(r->nr ? r->nr : 1, sizeof(*hide));
+	if (!out || !hide)
+		goto out;
+	for (uint32_t i = 0; i < pf->nr; i++)
+		runs += (pf->f[i].flags & DRIP_PY_ENTRY) || i + 1 == pf->nr;
+	/* glue goes only around eval-loop frames that get Python frames */
+	for (uint32_t i = 0; i < r->nr && runs; i++) {
+		if (!is_eval_loop(&r->frames[i]))
+			continue;
+		runs--;
+		for (uint32_t j = i; j-- > 0 && !is_eval_loop(&r->frames[j]) && hidden_near(r, i, j);)
+			hide[j] = true;
+		for (uint32_t j = i + 1;
+		     j < r->nr && !is_eval_loop(&r->frames[j]) && hidden_near(r, i, j); j++)
+			hide[j] = true;
+	}
+	for (uint32_t i = 0; i <= r->nr; i++) {
+		bool eval = i < r->nr && is_eval_loop(&r->frames[i]);
+
+		if (i == r->nr || (eval && k < pf->nr)) {
+			/* one eval-loop call's run (at the end: all that is left) */
+			while (k < pf->nr) {
+				const struct drip_py_frame *f = &pf->f[k++];
+				struct python_frame pyf;
+
+				if (python__frame(c->py, p->pid, p->ppid, f->code, f->instr, &pyf))
+					pyf = (struct python_frame){ 0 };
+				out[n++] = (struct rframe){ .python = true,
+							    .addr = f->code,
+							    .file_offset = (uint64_t)(uint32_t)f->instr,
+							    .function = pyf.function,
+							    .file = pyf.file,
+							    .line = pyf.line };
+				if ((f->flags & DRIP_PY_ENTRY) && i < r->nr)
+					break;
+			}
+			continue;
+		}
+		if (!hide[i])
+			out[n++] = r->frames[i];
+	}
+	free(r->frames);
+	r->frames = out;
+	r->nr = n;
+	out = NULL;
+out:
+	free(out);
+	free(hide);
+}
+
 /*
  * Resolve a (proc, stack) the first time it is seen, while the process still
  * lives: addresses mean code only together with the maps of that moment.
@@ -604,6 +743,8 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 					      build_id_key(r->frames[0].build_id,
 							   r->frames[0].build_id_len),
 					      &(uint64_t){ 0 });
+	if (c->py && u64map__get(&c->stack_py, (uint64_t)stack + 1, &fid_ptr))
+		merge_python(c, r, p, (const struct py_frames *)(uintptr_t)fid_ptr);
 	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
 		free(r->frames);
 		return;
@@ -821,6 +962,8 @@ static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
 		i = proc_new(c, ev->hdr.tgid, ev->ppid, ev->start_time, ev->nspid);
 		if (i < 0)
 			return;
+		if (c->py) /* before its maps are read: the hook may look at them */
+			python__inherit(c->py, ev->hdr.tgid, ev->ppid);
 		proc_read_identity(c, &c->procs[i]);
 		inherit_identity(c, &c->procs[i]);
 	}
@@ -958,6 +1101,31 @@ int collector__on_event(struct collector *c, const void *data, size_t size)
 		}
 		break;
 	}
+	case DRIP_EV_PY_STACK: {
+		const struct drip_ev_py_stack *s = data;
+		struct py_frames *f;
+		int64_t idx;
+		uint64_t old;
+
+		if (size < offsetof(struct drip_ev_py_stack, frames) ||
+		    s->nr > DRIP_PY_MAX_FRAMES ||
+		    size < offsetof(struct drip_ev_py_stack, frames) + s->nr * sizeof(s->frames[0]))
+			goto bad;
+		idx = stacks__find(c->stacks, s->hash); /* its STACK record came first */
+		if (idx < 0 || u64map__get(&c->stack_py, (uint64_t)idx + 1, &old))
+			break;
+		f = malloc(sizeof(*f) + s->nr * sizeof(f->f[0]));
+		if (!f)
+			return -ENOMEM;
+		f->nr = s->nr;
+		f->flags = s->flags;
+		memcpy(f->f, s->frames, s->nr * sizeof(f->f[0]));
+		if (u64map__set(&c->stack_py, (uint64_t)idx + 1, (uint64_t)(uintptr_t)f)) {
+			free(f);
+			return -ENOMEM;
+		}
+		break;
+	}
 	case DRIP_EV_FORK:
 	case DRIP_EV_EXEC:
 	case DRIP_EV_EXIT:
@@ -1089,6 +1257,17 @@ static uint64_t stack_id_of(const struct resolved *r)
 		const uint8_t *p = f->build_id;
 		size_t n = f->build_id_len;
 
+		if (f->python) {
+			/* the same Python code in any process: its names and line */
+			const char *parts[2] = { f->function ? f->function : "?",
+						 f->file ? f->file : "?" };
+
+			for (int j = 0; j < 2; j++)
+				for (const char *q = parts[j]; *q; q++)
+					h = (h ^ (uint8_t)*q) * 0x100000001b3ULL;
+			h = (h ^ f->line) * 0x100000001b3ULL;
+			continue;
+		}
 		if (!p && f->module) {
 			p = (const uint8_t *)f->module;
 			n = strlen(f->module);
@@ -1180,7 +1359,7 @@ static size_t put_frames(struct collector *c, const struct resolved *r, struct r
 
 	for (uint32_t k = 0; r && k < r->nr; k++) {
 		const struct rframe *rf = &r->frames[k];
-		size_t nl = frame_source(c, rf, lines);
+		size_t nl = rf->python ? 0 : frame_source(c, rf, lines);
 
 		if (n + (nl ? nl : 1) > room)
 			nl = 0; /* (cannot happen: counted with the same cached answers) */
@@ -1189,6 +1368,13 @@ static size_t put_frames(struct collector *c, const struct resolved *r, struct r
 		for (size_t j = 0; j < (nl ? nl : 1); j++, n++) {
 			if (!f)
 				continue; /* counting */
+			if (rf->python) {
+				f[n] = (struct report_frame){ .kind = FRAME_PYTHON,
+							      .function = rf->function,
+							      .file = rf->file,
+							      .line = rf->line };
+				continue;
+			}
 			f[n] = (struct report_frame){ .kind = FRAME_NATIVE,
 						      .address = rf->addr,
 						      .module = rf->module };
@@ -1363,7 +1549,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 			 * instead of tables) or unwind failures: listed, not lost events */
 			if (i != DRIP_STAT_STALE_PENDING && i != DRIP_STAT_RB_FULL_FREE &&
 			    i != DRIP_STAT_TABLE_NOT_READY && i != DRIP_STAT_UNWIND_FAIL &&
-			    i != DRIP_STAT_STACK_ERR)
+			    i != DRIP_STAT_STACK_ERR && i != DRIP_STAT_PY_FAULT)
 				bpf_lost += so->bpf_drops[i];
 		}
 	}

@@ -1044,3 +1044,78 @@ int elf_file__read_at(const struct elf_file *e, uint64_t file_off, void *buf, si
 	s = (struct src){ .mem = e->mem, .fd = e->fd, .size = e->size };
 	return src_read(&s, file_off, buf, len);
 }
+
+/* The named defined symbol in the table at section idx, any type. */
+static int find_symbol(const struct ctx *c, uint64_t idx, bool dynamic, const char *name,
+		       uint64_t *vaddr)
+{
+	struct symtab t = { .dynamic = dynamic };
+	size_t want = strlen(name);
+	int err;
+
+	if (!idx)
+		return -ENOENT;
+	err = read_symtab(&t, c, idx);
+	for (uint64_t i = 1; !err && i < t.nr; i++) {
+		Elf64_Sym sym;
+		const char *n;
+
+		memcpy(&sym, t.syms + i * sizeof(sym), sizeof(sym));
+		if (sym.st_shndx == SHN_UNDEF || !sym.st_value)
+			continue;
+		n = str_at(&t, sym.st_name);
+		/* str[str_len] is our NUL: comparing want + 1 bytes stays inside */
+		if (n && t.str_len - sym.st_name >= want && !memcmp(n, name, want + 1)) {
+			*vaddr = sym.st_value;
+			symtab_release(&t);
+			return 0;
+		}
+	}
+	symtab_release(&t);
+	return err ? err : -ENOENT;
+}
+
+int elf_file__symbol_vaddr(const struct elf_file *e, const char *name, uint64_t *vaddr)
+{
+	struct src s = { .mem = e->mem, .fd = e->fd, .size = e->size };
+	struct ctx c = { .e = (struct elf_file *)e, .s = &s };
+	uint64_t symtab, dynsym;
+	Elf64_Shdr sh0;
+	Elf64_Ehdr eh;
+	int err;
+
+	if (!e->mem && e->fd < 0)
+		return -EBADF;
+	err = src_read(&s, 0, &eh, sizeof(eh));
+	if (err)
+		return err;
+	if (!eh.e_shoff)
+		return -ENOENT;
+	if (eh.e_shentsize != sizeof(Elf64_Shdr))
+		return -EBADMSG;
+	err = src_read(&s, eh.e_shoff, &sh0, sizeof(sh0));
+	if (err)
+		return err;
+	c.shnum = eh.e_shnum ? eh.e_shnum : sh0.sh_size;
+	if (c.shnum > MAX_SHNUM)
+		return -EFBIG;
+	err = src_dup(&s, eh.e_shoff, c.shnum * sizeof(Elf64_Shdr), 0, &c.shdrs);
+	if (err)
+		return err;
+	/* only the symbol tables: notes were read when the file was opened */
+	symtab = dynsym = 0;
+	for (uint64_t i = 1; i < c.shnum; i++) {
+		Elf64_Shdr sh;
+
+		get_shdr(&c, i, &sh);
+		if (sh.sh_type == SHT_SYMTAB && !symtab)
+			symtab = i;
+		else if (sh.sh_type == SHT_DYNSYM && !dynsym)
+			dynsym = i;
+	}
+	err = find_symbol(&c, dynsym, true, name, vaddr);
+	if (err == -ENOENT)
+		err = find_symbol(&c, symtab, false, name, vaddr);
+	free(c.shdrs);
+	return err;
+}

@@ -25,6 +25,7 @@ const char *const drip_stat_names[DRIP_STAT__COUNT] = {
 	[DRIP_STAT_TARGETS_FULL] = "targets_full",
 	[DRIP_STAT_TABLE_NOT_READY] = "table_not_ready",
 	[DRIP_STAT_UNWIND_FAIL] = "unwind_failures",
+	[DRIP_STAT_PY_FAULT] = "python_frame_unreadable",
 };
 
 struct session {
@@ -149,6 +150,20 @@ int session__add_target(struct session *s, pid_t tgid)
 
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &k, &one, BPF_ANY))
 		return -errno;
+	return 0;
+}
+
+int session__set_python(struct session *s, pid_t tgid, const struct drip_py_proc *py)
+{
+	__u32 k = tgid;
+
+	if (!py) {
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &k);
+		return 0;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &k, py, BPF_ANY))
+		return -errno;
+	s->skel->bss->py_active = 1; /* from now on allocations look their process up */
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "drip/log.h"
 #include "drip/needed.h"
 #include "drip/procmaps.h"
+#include "drip/python.h"
 #include "drip/report.h"
 #include "drip/session.h"
 #include "drip/trace.h"
@@ -67,6 +68,7 @@ struct tracer {
 	struct attach *a;
 	struct unwinder *u; /* NULL: frame pointers only */
 	struct collector *c;
+	struct python *py; /* NULL: no stacks, so no Python frames */
 	pid_t child;	   /* -- COMMAND, or 0 */
 	bool child_shares_tty; /* in drip's process group, the terminal's foreground */
 	int child_status;  /* once reaped */
@@ -243,8 +245,22 @@ static int on_event(void *ctx, const void *data, size_t size)
 static void on_new_maps(void *ctx, pid_t pid, const struct procmaps *maps)
 {
 	struct tracer *t = ctx;
+	struct drip_py_proc py;
+	int err;
 
-	unwinder__learn_maps(t->u, pid, maps);
+	if (t->u)
+		unwinder__learn_maps(t->u, pid, maps);
+	if (!t->py)
+		return;
+	/* a CPython process: BPF walks its frames from now on */
+	err = python__detect(t->py, pid, maps, &py);
+	if (err > 0) {
+		err = session__set_python(t->s, pid, &py);
+		if (err)
+			pr_warn("cannot walk Python frames of process %d: %s", pid, strerror(-err));
+	} else if (!err) {
+		session__set_python(t->s, pid, NULL);
+	}
 }
 
 static const char *file_of(void *ctx, uint64_t dev, uint64_t ino, const struct elf_file **elf)
@@ -705,10 +721,16 @@ int trace__run(const struct trace_opts *o)
 		err = unwinder__new(t.s, &t.u);
 		if (err)
 			goto out;
-		collector__set_maps_hook(t.c, on_new_maps, &t);
 		collector__set_file_resolver(t.c, file_of, &t);
 		preload_tables(&t);
 	}
+	if (o->stacks) {
+		t.py = python__new(NULL, NULL);
+		if (!t.py)
+			goto out;
+		collector__set_python(t.c, t.py);
+	}
+	collector__set_maps_hook(t.c, on_new_maps, &t);
 	err = attach__new(t.s, o->follow_children, &t.a);
 	if (err) {
 		ret = err == -EACCES || err == -EPERM || err == -ENOENT ? EXIT_PRIVILEGE : ret;
@@ -837,6 +859,7 @@ out:
 	attach__free_in_background(t.a);
 	session__free(t.s);
 	collector__free(t.c);
+	python__free(t.py); /* after the collector: reports pointed at its names */
 	unwinder__free(t.u);
 	free(cmd_path);
 	return ret;

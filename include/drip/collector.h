@@ -42,6 +42,10 @@ struct procmaps;
 typedef void (*collector_maps_hook)(void *ctx, pid_t pid, const struct procmaps *maps);
 void collector__set_maps_hook(struct collector *c, collector_maps_hook fn, void *ctx);
 
+struct python;
+/* Name the Python frames of CPython processes' stacks with py (owned by the caller). */
+void collector__set_python(struct collector *c, struct python *py);
+
 struct elf_file;
 /* The file (dev, ino) DWARF frames carry: its path and parsed ELF (or NULL), or NULL. */
 typedef const char *(*collector_file_fn)(void *ctx, uint64_t dev, uint64_t ino,

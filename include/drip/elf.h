@@ -69,6 +69,13 @@ int elf_file__func_offset(const struct elf_file *e, const char *name, uint64_t *
 const char *elf_file__func_at(const struct elf_file *e, uint64_t file_off, uint64_t *delta);
 
 /*
+ * The virtual address of a defined symbol of any type (data too: CPython's
+ * _PyRuntime) by exact name, from .dynsym, else .symtab.  It reads the tables
+ * again: for files opened by path or from memory.  0, -ENOENT or -errno.
+ */
+int elf_file__symbol_vaddr(const struct elf_file *e, const char *name, uint64_t *vaddr);
+
+/*
  * Read the instruction bytes at a file offset (for probe placement). 0 or
  * -errno (-ERANGE: past the end of the file).
  */

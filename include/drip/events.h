@@ -43,6 +43,7 @@ enum drip_ev_type {
 	DRIP_EV_STACK_IDS, /* struct drip_ev_stack_ids, right after its DRIP_EV_STACK */
 	DRIP_EV_STACK_FILES, /* struct drip_ev_stack_files, right after its DRIP_EV_STACK */
 	DRIP_EV_NEED_FILE,   /* struct drip_ev_need_file: a frame in a file user space has no entry for */
+	DRIP_EV_PY_STACK,    /* struct drip_ev_py_stack, right after its DRIP_EV_STACK */
 };
 
 struct drip_ev_hdr {
@@ -157,6 +158,71 @@ enum drip_proc_flags {
 	DRIP_PROC_VFORK = 1 << 1,     /* CLONE_VFORK: the parent waits for its exec or exit */
 };
 
+/*
+ * Python frames (CPython 3.10-3.12), collected by BPF from the interpreter's
+ * own frame list at each allocation of a process user space identified as
+ * CPython.  Innermost first, like native frames.
+ */
+#define DRIP_PY_MAX_FRAMES 64
+
+enum drip_py_frame_flags {
+	DRIP_PY_ENTRY = 1 << 0, /* the first frame an eval-loop call ran: the C caller is next */
+};
+
+struct drip_py_frame {
+	__u64 code;  /* PyCodeObject address, resolved by user space while the process lives */
+	__s32 instr; /* byte offset of the instruction executing in the code (-2: not started) */
+	__u32 flags; /* enum drip_py_frame_flags */
+};
+
+struct drip_ev_py_stack {
+	struct drip_ev_hdr hdr;
+	__u64 hash;
+	__u32 nr;
+	__u32 flags; /* DRIP_STACK_TRUNCATED: more Python frames than DRIP_PY_MAX_FRAMES */
+	struct drip_py_frame frames[DRIP_PY_MAX_FRAMES]; /* only nr are sent */
+};
+
+/* How an interpreter marks where one eval-loop call's frames end. */
+enum drip_py_entry {
+	DRIP_PY_ENTRY_EVERY = 0, /* 3.10: every frame is its own eval-loop call */
+	DRIP_PY_ENTRY_FLAG,	 /* 3.11: a byte (is_entry) in the frame */
+	DRIP_PY_ENTRY_SHIM,	 /* 3.12: a shim frame owned by the C stack (owner == shim) */
+};
+
+enum drip_py_instr {
+	DRIP_PY_INSTR_PTR = 0, /* a pointer to the last instruction (prev_instr) */
+	DRIP_PY_INSTR_INDEX,   /* an int: index of the last instruction (3.10 f_lasti) */
+};
+
+#define DRIP_PY_NONE	  0xffffffffu /* an offset an interpreter does not have */
+#define DRIP_PY_FRAME_MAX 128	      /* frame bytes BPF reads at once: offsets + 8 stay below */
+
+/*
+ * Where a CPython process keeps its frames: map value of py_procs, keyed by
+ * tgid.  Offsets are byte offsets into the interpreter's structures, from
+ * src/python.c's table for the interpreter's version.
+ */
+struct drip_py_proc {
+	__u64 runtime;		/* address of _PyRuntime in the process */
+	__u32 runtime_interp;	/* _PyRuntime.interpreters.head */
+	__u32 interp_tstate;	/* PyInterpreterState.threads.head */
+	__u32 tstate_next;	/* PyThreadState.next */
+	__u32 tstate_thread_id; /* PyThreadState.thread_id: pthread_self(), the fs base */
+	__u32 tstate_frame;	/* PyThreadState.cframe (3.11, 3.12) or .frame (3.10) */
+	__u32 cframe_frame;	/* _PyCFrame.current_frame; DRIP_PY_NONE: tstate_frame is the frame */
+	__u32 frame_code;	/* f_code */
+	__u32 frame_previous;	/* previous (3.11+) or f_back (3.10) */
+	__u32 frame_instr;	/* prev_instr or f_lasti */
+	__u32 frame_entry;	/* is_entry (ENTRY_FLAG) or owner (ENTRY_SHIM) */
+	__u32 frame_size;	/* bytes to read per frame (<= DRIP_PY_FRAME_MAX) */
+	__u32 code_start;	/* offset of the first instruction in the code object */
+	__u32 instr_kind;	/* enum drip_py_instr */
+	__u32 entry_kind;	/* enum drip_py_entry */
+	__u32 shim_owner;	/* ENTRY_SHIM: the owner value of shim frames */
+	__u32 interp_next;	/* PyInterpreterState.next: threads of subinterpreters too */
+};
+
 /* Key of the free-overflow map: frees that found the ring buffer full. */
 struct drip_free_key {
 	__u32 tgid;
@@ -179,6 +245,7 @@ enum drip_stat {
 	DRIP_STAT_TARGETS_FULL,	   /* a new child could not join the targets map */
 	DRIP_STAT_TABLE_NOT_READY, /* a frame's module had no unwind table yet: frame pointers used */
 	DRIP_STAT_UNWIND_FAIL,	   /* a DWARF step could not read the stack: stack cut short */
+	DRIP_STAT_PY_FAULT,	   /* a Python frame could not be read: Python frames cut short */
 	DRIP_STAT__COUNT
 };
 

@@ -38,6 +38,8 @@ struct drip_bpf *session__skel(struct session *s);
 
 /* Add a process to the in-kernel target set (its children follow). */
 int session__add_target(struct session *s, pid_t tgid);
+/* Walk tgid's Python frames at its allocations, as py says (NULL: no longer). */
+int session__set_python(struct session *s, pid_t tgid, const struct drip_py_proc *py);
 /* Current target set; *pids is malloc'ed. */
 int session__targets(struct session *s, pid_t **pids, size_t *n);
 

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-# libFuzzer targets for the parsers of untrusted input (ELF files, /proc maps).
+# libFuzzer targets for the parsers of untrusted input (ELF files, /proc maps, Python line
+# tables read from targets).
 # `make fuzz` builds each target into build/fuzz/<name> and runs it for
 # FUZZ_SECONDS on build/fuzz/corpus-<name>, a copy of tests/fuzz/seed-<input>/
 # that keeps what earlier runs found.  Crashes land in build/fuzz/<name>-crash-*.
@@ -11,7 +12,7 @@ FUZZ_CC	     ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Wno-unused-parameter -Iinclude -D_GNU_SOURCE
-FUZZ_NAMES   := fuzz_elf fuzz_procmaps fuzz_cfi fuzz_json fuzz_dwarf
+FUZZ_NAMES   := fuzz_elf fuzz_procmaps fuzz_cfi fuzz_json fuzz_dwarf fuzz_pyline
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build
@@ -54,3 +55,8 @@ $(FUZZ_DIR)/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c src/srcline.c src/demangle.c src
 		src/log.c include/drip/srcline.h include/drip/symbolize.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -ldw -lelf -lz -liberty
+
+# CPython line tables (pyline.c), as read from a target's code objects
+$(FUZZ_DIR)/fuzz_pyline: tests/fuzz/fuzz_pyline.c src/pyline.c include/drip/pyline.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

@@ -1262,6 +1262,7 @@ static const char *const stat_names[] = {
 	[DRIP_STAT_TARGETS_FULL] = "targets_full",
 	[DRIP_STAT_TABLE_NOT_READY] = "table_not_ready",
 	[DRIP_STAT_UNWIND_FAIL] = "unwind_failures",
+	[DRIP_STAT_PY_FAULT] = "python_frame_unreadable",
 };
 #define NR_KNOWN_STATS (sizeof(stat_names) / sizeof(stat_names[0]))
 
@@ -1270,7 +1271,7 @@ static bool stat_is_not_lost(size_t i)
 {
 	return i == DRIP_STAT_STALE_PENDING || i == DRIP_STAT_RB_FULL_FREE ||
 	       i == DRIP_STAT_TABLE_NOT_READY || i == DRIP_STAT_UNWIND_FAIL ||
-	       i == DRIP_STAT_STACK_ERR;
+	       i == DRIP_STAT_STACK_ERR || i == DRIP_STAT_PY_FAULT;
 }
 
 static void test_bpf_drops_are_named_and_lost(void **state)
