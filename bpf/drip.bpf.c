@@ -1367,10 +1367,27 @@ static __always_inline __u32 task_nspid(struct task_struct *t)
 	return up.nr;
 }
 
+/* --cgroup's directory: tested for the task in whose context a process event fires */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
 static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 ppid,
 				      struct linux_binprm *bprm, __u32 flags)
 {
 	struct drip_ev_proc *ev;
+
+	/*
+	 * At fork current is the parent, whose cgroup the child starts in; at
+	 * exec and exit, the process itself.  Asked here, not later from
+	 * /proc: a process may have left (or died) by the time user space reads.
+	 */
+	if (cfg.cgroup_filter)
+		flags |= DRIP_PROC_CGROUP_CHECKED |
+			 (bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1 ? DRIP_PROC_IN_CGROUP : 0);
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {

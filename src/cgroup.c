@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <mntent.h>
 #include <stdio.h>
@@ -42,6 +43,21 @@ static int mount_of(const char *real, char *mnt, size_t size)
 	}
 	endmntent(f);
 	return best ? 0 : -ENOTSUP;
+}
+
+int cgroup__open(const char *rel)
+{
+	char mnt[PATH_MAX], path[PATH_MAX];
+	int err, fd;
+
+	err = mount_of(NULL, mnt, sizeof(mnt));
+	if (err)
+		return err;
+	if (snprintf(path, sizeof(path), "%s%s", strcmp(mnt, "/") ? mnt : "", rel) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 int cgroup__resolve(const char *path, char *rel, size_t size)

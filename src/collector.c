@@ -947,6 +947,15 @@ static bool same_as_scanned(const struct proc *p, const struct drip_ev_proc *ev)
 	return p->scanned && !p->exited && d <= slack;
 }
 
+/* --cgroup as the kernel saw it when the event fired: it beats a late look at /proc */
+static void take_cgroup_verdict(struct proc *p, const struct drip_ev_proc *ev)
+{
+	if (!(ev->flags & DRIP_PROC_CGROUP_CHECKED))
+		return;
+	p->outside = !(ev->flags & DRIP_PROC_IN_CGROUP);
+	p->cg_unknown = false;
+}
+
 static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
 {
 	uint64_t pi, idx;
@@ -967,6 +976,7 @@ static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
 		proc_read_identity(c, &c->procs[i]);
 		inherit_identity(c, &c->procs[i]);
 	}
+	take_cgroup_verdict(&c->procs[i], ev);
 	if (!u64map__get(&c->live, ev->ppid, &pi))
 		return; /* its parent is unknown: so is what it inherited */
 	if (c->procs[i].cg_unknown) /* gone already: it was forked into its parent's cgroup */
@@ -1005,6 +1015,7 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 		}
 		if (i >= 0) {
 			proc_read_identity(c, &c->procs[i]);
+			take_cgroup_verdict(&c->procs[i], ev);
 			c->procs[i].maps_stale = true;
 			learn_exec_file(c, &c->procs[i], ev);
 		}

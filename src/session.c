@@ -64,6 +64,7 @@ int session__open(const struct session_opts *o, struct session **out)
 	s->skel->rodata->cfg.wakeup_bytes = o->ringbuf_size / 4;
 	s->skel->rodata->cfg.empty_programs = o->empty_programs;
 	s->skel->rodata->cfg.dwarf = o->dwarf;
+	s->skel->rodata->cfg.cgroup_filter = o->cgroup_fd >= 0;
 	err = bpf_map__set_max_entries(s->skel->maps.unwind_rows,
 				       o->dwarf && o->unwind_rows ? o->unwind_rows : 1);
 	if (err)
@@ -84,6 +85,15 @@ int session__open(const struct session_opts *o, struct session **out)
 		pr_err("cannot load BPF programs: %s", strerror(-err));
 		pr_hint("run 'drip doctor' to see which kernel feature is missing");
 		goto err_free;
+	}
+	if (o->cgroup_fd >= 0) {
+		__u32 zero = 0, fd = o->cgroup_fd;
+
+		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.cgroup_filter), &zero, &fd, BPF_ANY)) {
+			err = -errno;
+			pr_err("cannot use the --cgroup directory in BPF: %s", strerror(-err));
+			goto err_free;
+		}
 	}
 	/* the tracepoints filter by the targets map, empty until add_target */
 	s->skel->links.on_fork = bpf_program__attach(s->skel->progs.on_fork);

@@ -71,6 +71,7 @@ struct tracer {
 	struct python *py; /* NULL: no stacks, so no Python frames */
 	pid_t child;	   /* -- COMMAND, or 0 */
 	bool child_shares_tty; /* in drip's process group, the terminal's foreground */
+	int cgroup_fd;	       /* --cgroup's directory, or -1 */
 	int child_status;  /* once reaped */
 	bool child_reaped;
 	uint64_t t_start;
@@ -665,6 +666,12 @@ static int use_cgroup(struct tracer *t, const char *path)
 		return EXIT_TARGET;
 	}
 	pr_info("only processes in cgroup %s", rel);
+	/* the kernel decides for processes it announces; the directory tells it which */
+	t->cgroup_fd = cgroup__open(rel);
+	if (t->cgroup_fd < 0) {
+		pr_err("cannot open cgroup %s: %s", rel, strerror(-t->cgroup_fd));
+		return EXIT_TARGET;
+	}
 	return collector__set_cgroup(t->c, rel) ? EXIT_FAILURE_ : EXIT_OK;
 }
 
@@ -681,7 +688,7 @@ int trace__run(const struct trace_opts *o)
 		.on_event = on_event,
 		.on_late_free = on_late_free,
 	};
-	struct tracer t = { .o = o };
+	struct tracer t = { .o = o, .cgroup_fd = -1 };
 	int go_fd = -1, err_fd = -1, err, ret = EXIT_FAILURE_;
 	uint64_t deadline = 0, next_interval = 0, next_reap, grace_end = 0;
 	char *cmd_path = NULL;
@@ -712,6 +719,7 @@ int trace__run(const struct trace_opts *o)
 			goto out;
 		ret = EXIT_FAILURE_;
 	}
+	so.cgroup_fd = t.cgroup_fd;
 	err = session__open(&so, &t.s);
 	if (err) {
 		ret = EXIT_PRIVILEGE;
@@ -861,6 +869,8 @@ out:
 	collector__free(t.c);
 	python__free(t.py); /* after the collector: reports pointed at its names */
 	unwinder__free(t.u);
+	if (t.cgroup_fd >= 0)
+		close(t.cgroup_fd);
 	free(cmd_path);
 	return ret;
 }

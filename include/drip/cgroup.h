@@ -14,6 +14,8 @@
  * -ENOENT: no such cgroup; -ENOTSUP: not a cgroup v2 directory (v1, or none).
  */
 int cgroup__resolve(const char *path, char *rel, size_t size);
+/* Open the directory of rel (from cgroup__resolve) read-only: an fd, or -errno. */
+int cgroup__open(const char *rel);
 /* The process's cgroup v2 path, from /proc/PID/cgroup ("0::/..."). 0 or -errno. */
 int cgroup__of_pid(pid_t pid, char *rel, size_t size);
 /* Is rel (a process's cgroup) the cgroup want or one below it? */

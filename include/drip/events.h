@@ -156,6 +156,9 @@ struct drip_ev_proc {
 enum drip_proc_flags {
 	DRIP_PROC_SHARED_VM = 1 << 0, /* CLONE_VM: the child runs in its parent's address space */
 	DRIP_PROC_VFORK = 1 << 1,     /* CLONE_VFORK: the parent waits for its exec or exit */
+	/* --cgroup, decided in the kernel as the event happens (user space may look too late) */
+	DRIP_PROC_CGROUP_CHECKED = 1 << 2, /* the next bit is meaningful */
+	DRIP_PROC_IN_CGROUP = 1 << 3,	   /* in the cgroup, or below it */
 };
 
 /*
@@ -257,6 +260,7 @@ struct drip_config {
 	__u32 wakeup_bytes; /* force a wake-up when this much data waits */
 	__u32 empty_programs; /* benchmark: probes fire, programs return at once */
 	__u32 dwarf;	      /* unwind with the tables (else frame pointers only) */
+	__u32 cgroup_filter;  /* --cgroup: the cgroup_filter map holds its directory */
 };
 
 #endif /* DRIP_EVENTS_H */

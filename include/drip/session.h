@@ -25,6 +25,7 @@ struct session_opts {
 	bool empty_programs; /* benchmark the per-hit floor */
 	bool dwarf;	     /* unwind with CFI tables */
 	uint32_t unwind_rows; /* capacity of the BPF rows array */
+	int cgroup_fd;	      /* --cgroup: its directory, open; -1: none */
 	/* every ring-buffer record; return non-zero to stop consuming */
 	int (*on_event)(void *ctx, const void *data, size_t size);
 	/* a free drained from the overflow map (ring was full when it happened) */
