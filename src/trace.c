@@ -629,6 +629,41 @@ static int check_allocator(const char *cmd, const char *path)
 	return err;
 }
 
+/*
+ * -o is written only when tracing ends: say now, not after an hour of
+ * tracing, that it cannot be.  Nothing is created or truncated here.
+ */
+static int check_output(const char *path)
+{
+	struct stat st;
+	char *dir, *slash;
+	int err = 0;
+
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			err = EISDIR;
+		else if (access(path, W_OK))
+			err = errno;
+	} else if (errno != ENOENT) {
+		err = errno;
+	} else {
+		dir = strdup(path);
+		if (!dir)
+			return 0; /* the write will tell */
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = 0;
+		else if (slash)
+			*slash = 0;
+		if (access(slash ? dir : ".", W_OK | X_OK))
+			err = errno;
+		free(dir);
+	}
+	if (err)
+		pr_err("cannot write '%s': %s", path, strerror(err));
+	return err;
+}
+
 static int check_command(const struct trace_opts *o, char **resolved)
 {
 	struct stat st;
@@ -701,6 +736,10 @@ int trace__run(const struct trace_opts *o)
 	if (o->argv && check_command(o, &cmd_path)) {
 		free(cmd_path);
 		return EXIT_TARGET;
+	}
+	if (o->output && check_output(o->output)) {
+		free(cmd_path);
+		return EXIT_FAILURE_;
 	}
 	ret = EXIT_FAILURE_;
 	t.c = collector__new();
