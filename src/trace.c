@@ -518,9 +518,23 @@ static int write_report(struct tracer *t, bool final)
 	}
 	if (err)
 		pr_err("cannot write report: %s", strerror(-err));
-	if (final && r->incomplete)
+	if (final && r->incomplete && r->totals.events_lost) {
 		pr_warn("the report is incomplete: %llu events lost",
 			(unsigned long long)r->totals.events_lost);
+	} else if (final && r->incomplete) {
+		/* nothing lost in transit: an attach gap or a lost stack; name them */
+		char why[256] = "";
+		size_t n = 0;
+
+		for (size_t i = 0; i < r->nr_drops && n < sizeof(why); i++)
+			if (!strcmp(r->drop_names[i], "attach_gaps") ||
+			    !strcmp(r->drop_names[i], "unknown_stacks") ||
+			    !strcmp(r->drop_names[i], "stack_error"))
+				n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s %llu",
+						      n ? ", " : "", r->drop_names[i],
+						      (unsigned long long)r->drop_counts[i]);
+		pr_warn("the report is incomplete: %s", n ? why : "see its drops");
+	}
 out:
 	collector__report_free(r);
 	return err;
