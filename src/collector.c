@@ -1311,6 +1311,73 @@ static int cmp_merged(const void *a, const void *b)
 	return strcmp(x->stack_id, y->stack_id);
 }
 
+/* a row's place among its process's rows, to find rows naming one stack twice */
+struct row_key {
+	uint32_t proc;
+	size_t row;
+	const char *stack_id;
+};
+
+static int cmp_row_key(const void *a, const void *b)
+{
+	const struct row_key *x = a, *y = b;
+	int c;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	c = strcmp(x->stack_id, y->stack_id);
+	if (c)
+		return c;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/*
+ * One row per (process, stack_id): two captured stacks may name the same
+ * frames (Python frames are named by function, file and line, which several
+ * instruction offsets share), and stack_id is the stack's identity in the
+ * report.  Fold such rows into the first; returns the new row count.
+ */
+static size_t fold_same_stack(struct report_stack *rows, const uint32_t *procs, size_t n)
+{
+	struct row_key *k = calloc(n ? n : 1, sizeof(*k));
+	bool *gone = calloc(n ? n : 1, sizeof(*gone));
+	size_t out = 0;
+
+	if (!k || !gone) {
+		free(k);
+		free(gone);
+		return n; /* duplicates stay: still a valid report */
+	}
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct row_key){ .proc = procs[i], .row = i, .stack_id = rows[i].stack_id };
+	qsort(k, n, sizeof(*k), cmp_row_key);
+	for (size_t i = 1, head = 0; i < n; i++) {
+		struct report_stack *to, *from;
+
+		if (k[i].proc != k[head].proc || strcmp(k[i].stack_id, k[head].stack_id)) {
+			head = i; /* the first row of a run: the others fold into it */
+			continue;
+		}
+		to = &rows[k[head].row];
+		from = &rows[k[i].row];
+		to->outstanding_bytes += from->outstanding_bytes;
+		to->outstanding_allocs += from->outstanding_allocs;
+		to->allocs += from->allocs;
+		to->frees += from->frees;
+		to->inherited_frees += from->inherited_frees;
+		to->truncated |= from->truncated;
+		if (from->oldest_age_s > to->oldest_age_s)
+			to->oldest_age_s = from->oldest_age_s;
+		gone[k[i].row] = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!gone[i])
+			rows[out++] = rows[i];
+	free(k);
+	free(gone);
+	return out;
+}
+
 static int cmp_proc(const void *a, const void *b)
 {
 	const struct report_process *x = a, *y = b;
@@ -1501,6 +1568,16 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		}
 		o->r.totals.outstanding_bytes += a->bytes;
 		o->r.totals.outstanding_allocs += a->count;
+	}
+	{
+		uint32_t *procs = calloc(b.nr ? b.nr : 1, sizeof(*procs));
+
+		if (!procs)
+			goto out;
+		for (size_t i = 0; i < b.nr; i++)
+			procs[i] = b.accs[i].proc;
+		o->r.nr_stacks = fold_same_stack(o->stacks, procs, o->r.nr_stacks);
+		free(procs);
 	}
 	qsort(o->stacks, o->r.nr_stacks, sizeof(*o->stacks), cmp_stack);
 	qsort(o->procs, o->r.nr_processes, sizeof(*o->procs), cmp_proc);

@@ -35,6 +35,7 @@ pid_t holder__start(void)
 {
 	static char *const argv[] = { "drip-holder", NULL };
 	static char *const envp[] = { NULL };
+	static const int deaf[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU };
 	pid_t self = getpid(), pid;
 	int fd, err;
 
@@ -60,6 +61,15 @@ pid_t holder__start(void)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != self)
 			_exit(0);
+		/*
+		 * Out of drip's process group and deaf to job-control and stop
+		 * signals (SIG_IGN survives exec): a Ctrl-C at the terminal, or
+		 * kill -INT -PGID, is for drip, which then reports.  A holder it
+		 * killed mid-attach left every later probe failing with ESRCH.
+		 */
+		setpgid(0, 0);
+		for (size_t i = 0; i < sizeof(deaf) / sizeof(deaf[0]); i++)
+			signal(deaf[i], SIG_IGN);
 		syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
 		_exit(127);
 	}

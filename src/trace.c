@@ -519,9 +519,23 @@ static int write_report(struct tracer *t, bool final)
 	}
 	if (err)
 		pr_err("cannot write report: %s", strerror(-err));
-	if (final && r->incomplete)
+	if (final && r->incomplete && r->totals.events_lost) {
 		pr_warn("the report is incomplete: %llu events lost",
 			(unsigned long long)r->totals.events_lost);
+	} else if (final && r->incomplete) {
+		/* nothing lost in transit: an attach gap or a lost stack; name them */
+		char why[256] = "";
+		size_t n = 0;
+
+		for (size_t i = 0; i < r->nr_drops && n < sizeof(why); i++)
+			if (!strcmp(r->drop_names[i], "attach_gaps") ||
+			    !strcmp(r->drop_names[i], "unknown_stacks") ||
+			    !strcmp(r->drop_names[i], "stack_error"))
+				n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s %llu",
+						      n ? ", " : "", r->drop_names[i],
+						      (unsigned long long)r->drop_counts[i]);
+		pr_warn("the report is incomplete: %s", n ? why : "see its drops");
+	}
 out:
 	collector__report_free(r);
 	return err;
@@ -630,6 +644,41 @@ static int check_allocator(const char *cmd, const char *path)
 	return err;
 }
 
+/*
+ * -o is written only when tracing ends: say now, not after an hour of
+ * tracing, that it cannot be.  Nothing is created or truncated here.
+ */
+static int check_output(const char *path)
+{
+	struct stat st;
+	char *dir, *slash;
+	int err = 0;
+
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			err = EISDIR;
+		else if (access(path, W_OK))
+			err = errno;
+	} else if (errno != ENOENT) {
+		err = errno;
+	} else {
+		dir = strdup(path);
+		if (!dir)
+			return 0; /* the write will tell */
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = 0;
+		else if (slash)
+			*slash = 0;
+		if (access(slash ? dir : ".", W_OK | X_OK))
+			err = errno;
+		free(dir);
+	}
+	if (err)
+		pr_err("cannot write '%s': %s", path, strerror(err));
+	return err;
+}
+
 static int check_command(const struct trace_opts *o, char **resolved)
 {
 	struct stat st;
@@ -708,6 +757,10 @@ int trace__run(const struct trace_opts *o)
 	if (o->argv && check_command(o, &cmd_path)) {
 		free(cmd_path);
 		return EXIT_TARGET;
+	}
+	if (o->output && check_output(o->output)) {
+		free(cmd_path);
+		return EXIT_FAILURE_;
 	}
 	ret = EXIT_FAILURE_;
 	t.c = collector__new();

@@ -131,6 +131,11 @@ def test_dlopen_jemalloc():
     expect_eq(drops.get("attach_gaps"), 1, "drops.attach_gaps (jemalloc mapped before probed)")
     expect_eq(report.data.get("incomplete"), True, "incomplete (an attach gap)")
     expect_eq(report.totals.get("events_lost"), 0, "totals.events_lost")
+    # the warning on stderr names why, not "0 events lost"
+    warn = [l for l in run.stderr.splitlines() if "incomplete" in l]
+    if not warn or "0 events lost" in warn[0] or "attach_gaps" not in warn[0]:
+        fail(f"expected drip to warn that the report is incomplete because of attach_gaps, "
+             f"it wrote: {warn[0] if warn else '(no warning)'}")
 
 
 def test_ld_preload_jemalloc():

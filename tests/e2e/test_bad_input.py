@@ -147,3 +147,21 @@ def test_pid_exiting_during_attach():
 
 
 test_pid_exiting_during_attach.timeout = 120
+
+
+def test_unwritable_output_fails_before_tracing():
+    """-o that cannot be written (missing directory, a directory) fails at once with exit 4
+    and `drip: cannot write 'FILE': why`, before the command starts: not after the whole
+    trace, whose report would be lost."""
+    d = tmpfile("outdir")
+    os.mkdir(d)
+    mark = os.path.join(d, "command-ran")
+    for out in (os.path.join(d, "missing", "r.json"), d):
+        rc, _, err = drip("trace", "-d", "30", "-o", out, "--", "/bin/sh", "-c",
+                          f"touch {mark}", timeout=20)
+        what = f"drip trace -o {out} -- sh -c 'touch ...'"
+        expect_error(rc, err, (4,), what)
+        if f"cannot write '{out}'" not in err:
+            fail(f"{what}: expected the error to name the output file, drip wrote: {err.strip()}")
+        if os.path.exists(mark):
+            fail(f"{what}: the command ran although the report could never be written")

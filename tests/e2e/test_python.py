@@ -16,7 +16,7 @@ import os
 import re
 
 from drip_e2e import (ROOT, Skip, Truth, check, drip_attach, drip_trace, expect_eq,
-                      expect_target_ok, fail, release, start_waiting)
+                      expect_target_ok, fail, release, start_waiting, tmpfile)
 
 SCRIPT = os.path.join(ROOT, "tests", "targets", "py_leak.py")
 LIB = os.path.join(ROOT, "build", "targets", "libpyleak.so")
@@ -286,3 +286,51 @@ def test_attach_debian():
 
 def test_attach_pyenv():
     run_attach("pyenv")
+
+
+POOL_DUP = r"""
+import multiprocessing as mp
+KEEP = []
+def leak(i):
+    KEEP.append(bytearray(100_000))
+def work(i):
+    leak(i)
+    return i
+if __name__ == "__main__":
+    for i in range(40):
+        work(i)
+    with mp.Pool(2) as p:
+        p.map(work, range(40), chunksize=1)
+"""
+
+
+def test_one_row_per_pid_and_stack_pyenv():
+    """A stack holding memory in a process is one row: stacks[] has one entry per (pid,
+    stack_id), and merged[] counts each pid once. (Pool workers captured the same Python
+    stack as two raw stacks, which the report showed as two rows with the same pid and
+    stack_id, and merged counted 6 pids for 3 processes.)"""
+    path = interpreter("pyenv")
+    script = tmpfile("pool_dup.py")
+    with open(script, "w") as f:
+        f.write(POOL_DUP)
+    report = drip_trace([path, script]).report()
+    problems = []
+    seen = {}
+    for s in report.stacks:
+        key = (s["pid"], s["stack_id"])
+        if key in seen:
+            problems.append(f"pid {s['pid']} has two rows for stack {s['stack_id']}: "
+                            f"{seen[key]} B and {s['outstanding_bytes']} B")
+        seen[key] = s["outstanding_bytes"]
+    rows = {}
+    for s in report.stacks:
+        if s["allocs"] or s["outstanding_allocs"]:
+            rows.setdefault(s["stack_id"], set()).add(s["pid"])
+    for m in report.merged:
+        want = len(rows.get(m["stack_id"], ()))
+        if m["pids"] != want:
+            problems.append(f"merged {m['stack_id']}: pids {m['pids']}, expected {want}")
+    leak = [s for s in report.stacks if s["outstanding_bytes"] >= 100_000 * 10]
+    if not leak:
+        problems.append("no stack holds the 100 kB bytearrays leak()'s appends keep")
+    check(problems)
