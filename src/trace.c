@@ -763,6 +763,10 @@ int trace__run(const struct trace_opts *o)
 		return EXIT_FAILURE_;
 	}
 	ret = EXIT_FAILURE_;
+	/* from here a Ctrl-C (even while BPF loads, which can take seconds) ends with a report */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	t.c = collector__new();
 	if (!t.c)
 		goto out;
@@ -797,9 +801,6 @@ int trace__run(const struct trace_opts *o)
 		ret = err == -EACCES || err == -EPERM || err == -ENOENT ? EXIT_PRIVILEGE : ret;
 		goto out;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	if (o->argv) {
 		t.child_shares_tty = in_tty_foreground();
@@ -845,7 +846,10 @@ int trace__run(const struct trace_opts *o)
 
 	t.t_start = now_ns();
 	if (go_fd >= 0 && stop_requests) {
-		ret = EXIT_OK; /* Ctrl-C during attach: the command never starts */
+		/* Ctrl-C during attach: the command never starts */
+		pr_warn("interrupted while attaching: '%s' was not started, nothing traced",
+			o->argv[0]);
+		ret = EXIT_OK;
 		goto out;
 	}
 	if (go_fd >= 0) {
