@@ -23,6 +23,7 @@
 #include "drip/elf.h"
 #include "drip/holder.h"
 #include "drip/log.h"
+#include "drip/probeplace.h"
 #include "drip/procmaps.h"
 #include "drip/session.h"
 #include "drip/tracefs.h"
@@ -349,28 +350,51 @@ static int add_event(struct attach *a, const char *path, uint64_t off, size_t pr
 	return 0;
 }
 
-/*
- * Where to put an entry-only probe.  The kernel emulates push, jmp and jcc but
- * single-steps most other instructions, at ~20x the cost; glibc's free starts
- * with `test %rdi,%rdi; je`.  A flags-only register test or compare changes no
- * argument register, so the probe may move to the branch right after it.
- * Return probes must stay at the entry: they rewrite the word at [sp].
- */
-static uint64_t entry_probe_offset(const struct elf_file *elf, uint64_t off)
-{
-	uint8_t c[8];
-	bool flags_only;
+/* The executable segment a function's probes are checked against, read once per file. */
+struct text_cache {
+	uint8_t *buf;
+	uint64_t off, len;
+};
 
-	if (elf_file__read_at(elf, off, c, sizeof(c)))
+/*
+ * Where a function's probes go, entry and return alike (see probeplace.h):
+ * its first instruction the kernel emulates, when what comes before keeps
+ * the arguments the entry program reads (free: rdi; the others: rdi, rsi,
+ * rdx), sp and [sp], and no branch or symbol lands in between; else its entry.
+ */
+static uint64_t probe_offset(const struct elf_file *elf, struct text_cache *tc, uint64_t off,
+			     bool release)
+{
+	uint32_t keep = release ? PP_RDI : PP_RDI | PP_RSI | PP_RDX;
+	uint64_t seg_off, seg_len, delta;
+	struct probe_window w;
+	uint8_t code[64];
+	size_t n = sizeof(code);
+
+	if (elf_file__read_at(elf, off, code, n) && elf_file__read_at(elf, off, code, n = 16))
 		return off;
-	/* REX.W (+B/R) then test (85) or cmp (39, 3b) with a register-register ModRM */
-	flags_only = (c[0] & 0xf8) == 0x48 && (c[1] == 0x85 || c[1] == 0x39 || c[1] == 0x3b) &&
-		     (c[2] & 0xc0) == 0xc0;
-	if (!flags_only)
+	if (probeplace__window(code, n, keep, &w))
 		return off;
-	if ((c[3] >= 0x70 && c[3] <= 0x7f) || (c[3] == 0x0f && c[4] >= 0x80 && c[4] <= 0x8f))
-		return off + 3;
-	return off;
+	for (size_t i = 0; i < w.nr; i++)
+		if (elf_file__func_at(elf, off + w.ends[i], &delta) && !delta)
+			return off; /* another function starts inside: callers land there */
+	if (!tc->buf || off < tc->off || off - tc->off >= tc->len) {
+		free(tc->buf);
+		tc->buf = NULL;
+		if (elf_file__exec_range(elf, off, &seg_off, &seg_len))
+			return off;
+		tc->buf = malloc(seg_len);
+		if (!tc->buf || elf_file__read_at(elf, seg_off, tc->buf, seg_len)) {
+			free(tc->buf);
+			tc->buf = NULL;
+			return off;
+		}
+		tc->off = seg_off;
+		tc->len = seg_len;
+	}
+	if (probeplace__branch_into(tc->buf, tc->len, off - tc->off, &w))
+		return off;
+	return off + w.site;
 }
 
 static const char *src_nth(void *ctx, size_t i)
@@ -388,8 +412,9 @@ static bool src_has(void *ctx, const char *name)
 /* Probe each allocator function the file defines, once per address. */
 static int probe_file(struct attach *a, const char *path, const struct stat *st)
 {
+	struct text_cache tc = { 0 };
 	struct alloc_sym *syms = NULL;
-	uint64_t *offs = NULL;
+	uint64_t *offs = NULL, at;
 	struct elf_file *elf = NULL;
 	struct allocsyms_src src;
 	unsigned flags;
@@ -432,12 +457,13 @@ static int probe_file(struct attach *a, const char *path, const struct stat *st)
 		 * an entry seen without its return armed would leave the thread
 		 * looking "inside the allocator" until a later call cleans it up.
 		 */
-		err = prog[1] != NO_PROG ? add_event(a, path, offs[i], prog[1], syms[i].name, true) :
-					   0;
+		at = probe_offset(elf, &tc, offs[i], prog[1] == NO_PROG);
+		if (at != offs[i])
+			pr_debug("%s: probes at %s+0x%" PRIx64 ", its first emulated instruction",
+				 path, syms[i].name, at - offs[i]);
+		err = prog[1] != NO_PROG ? add_event(a, path, at, prog[1], syms[i].name, true) : 0;
 		if (!err)
-			err = add_event(a, path,
-					prog[1] == NO_PROG ? entry_probe_offset(elf, offs[i]) : offs[i],
-					prog[0], syms[i].name, false);
+			err = add_event(a, path, at, prog[0], syms[i].name, false);
 		if (err)
 			goto out;
 		n++;
@@ -452,6 +478,7 @@ static int probe_file(struct attach *a, const char *path, const struct stat *st)
 		flags & ALLOCSYMS_CXX ? " (operator new/delete)" : "",
 		flags & ALLOCSYMS_MUSL ? " (musl: realloc(p, 0) keeps a block)" : "");
 out:
+	free(tc.buf);
 	free(syms);
 	free(offs);
 	elf_file__close(elf);

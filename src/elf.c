@@ -939,6 +939,22 @@ int elf_file__exec_offset(const struct elf_file *e, uint64_t *file_off)
 	return -ENOENT;
 }
 
+int elf_file__exec_range(const struct elf_file *e, uint64_t file_off, uint64_t *seg_off,
+			 uint64_t *seg_size)
+{
+	for (size_t i = 0; e && i < e->nr_segs; i++) {
+		const struct seg *g = &e->segs[i];
+
+		if (g->exec && file_off >= g->offset && file_off - g->offset < g->filesz &&
+		    g->offset + g->filesz <= e->size) {
+			*seg_off = g->offset;
+			*seg_size = g->filesz;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int elf_file__offset_to_vaddr(const struct elf_file *e, uint64_t file_off, uint64_t *vaddr)
 {
 	return e ? off_to_vaddr(e, file_off, vaddr) : -ERANGE;

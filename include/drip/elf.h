@@ -39,6 +39,9 @@ int elf_file__dynamic(const struct elf_file *e, uint64_t *off, uint64_t *size);
 int elf_file__vaddr_to_offset(const struct elf_file *e, uint64_t vaddr, uint64_t *file_off);
 /* File offset of the first executable PT_LOAD segment. 0 or -ENOENT. */
 int elf_file__exec_offset(const struct elf_file *e, uint64_t *file_off);
+/* The file range of the executable PT_LOAD holding file_off. 0 or -ENOENT. */
+int elf_file__exec_range(const struct elf_file *e, uint64_t file_off, uint64_t *seg_off,
+			 uint64_t *seg_size);
 /* The virtual address of a file offset, through the PT_LOAD holding it. 0 or -ERANGE. */
 int elf_file__offset_to_vaddr(const struct elf_file *e, uint64_t file_off, uint64_t *vaddr);
 /* 1 when the file names a program interpreter (PT_INTERP): it is dynamically linked. */

@@ -242,6 +242,9 @@ static void print_pids(FILE *f, const struct group *g)
 		s = g->rows[i];
 		fprintf(f, "%s %" PRIu32 "%s: %s", i ? "," : "", s->pid,
 			s->exited ? " (exited)" : "", units__bytes(hb, s->outstanding_bytes));
+		/* a forked child releasing its copy of these blocks: why the row holds less */
+		if (s->inherited_frees)
+			fprintf(f, " (freed %" PRIu64 " inherited)", s->inherited_frees);
 	}
 	if (g->nr_rows > TEXT_MAX_PIDS)
 		fprintf(f, ", ... and %zu more", g->nr_rows - TEXT_MAX_PIDS);
@@ -324,8 +327,18 @@ static size_t put_drops(FILE *f, const struct report *r, bool all)
 	return n;
 }
 
+static uint64_t drop_count(const struct report *r, const char *name)
+{
+	for (size_t i = 0; i < r->nr_drops; i++)
+		if (r->drop_names[i] && !strcmp(r->drop_names[i], name))
+			return r->drop_counts[i];
+	return 0;
+}
+
 static void print_incomplete(FILE *f, const struct report *r)
 {
+	uint64_t gaps = drop_count(r, "attach_gaps");
+
 	fputs("INCOMPLETE: data was lost, figures are approximate:", f);
 	if (r->totals.events_lost)
 		fprintf(f, " events_lost %" PRIu64 ",", r->totals.events_lost);
@@ -334,6 +347,13 @@ static void print_incomplete(FILE *f, const struct report *r)
 	if (!put_drops(f, r, false))
 		fputs(" no drop counter is set", f);
 	fputc('\n', f);
+	/* not a transport loss: say what is missing, since no counter below grows with it */
+	if (gaps)
+		fprintf(f,
+			"  attach_gaps %" PRIu64
+			": allocator file%s probed only after a process mapped "
+			"it (dlopen); its allocations before that are missing (trace -v names them)\n",
+			gaps, plural(gaps));
 }
 
 static int cmp_proc_bytes(const void *a, const void *b)
@@ -353,14 +373,20 @@ static int cmp_proc_pid(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static void print_process(FILE *f, const struct report_process *p)
+static void print_process(FILE *f, const struct report_process *p, bool inherited)
 {
-	char hb[16];
+	char hb[16], ib[40];
 
 	fprintf(f, "%8" PRIu32 " %8" PRIu32 "  ", p->pid, p->ppid);
 	put_safe_padded(f, p->comm, TEXT_COMM_COLS);
-	fprintf(f, " %11s %14" PRIu64 " %10" PRIu64 "  %-6s  ", units__bytes(hb, p->outstanding_bytes),
-		p->outstanding_bytes, p->outstanding_allocs, p->exited ? "exited" : "live");
+	fprintf(f, " %11s %14" PRIu64 " %10" PRIu64 "  ", units__bytes(hb, p->outstanding_bytes),
+		p->outstanding_bytes, p->outstanding_allocs);
+	if (inherited) {
+		snprintf(ib, sizeof(ib), "%s/%" PRIu64, units__bytes(hb, p->inherited_bytes),
+			 p->inherited_allocs);
+		fprintf(f, "%18s  ", p->inherited_allocs ? ib : "-");
+	}
+	fprintf(f, "%-6s  ", p->exited ? "exited" : "live");
 	if (p->exe)
 		put_safe(f, p->exe);
 	else
@@ -373,6 +399,7 @@ static int print_processes(FILE *f, const struct report *r, bool verbose)
 {
 	const struct report_process **sel;
 	size_t i, n = r->nr_processes, shown = n;
+	bool inherited = false;
 	uint64_t rest = 0;
 
 	sel = calloc(n + 1, sizeof(*sel));
@@ -387,16 +414,26 @@ static int print_processes(FILE *f, const struct report *r, bool verbose)
 			rest += sel[i]->outstanding_bytes;
 	}
 	qsort(sel, shown, sizeof(*sel), cmp_proc_pid);
-
-	fprintf(f, "\nProcesses:\n%8s %8s  %-*s %11s %14s %10s  %-6s  %s\n", "PID", "PPID",
-		TEXT_COMM_COLS, "COMM", "OUTSTANDING", "BYTES", "ALLOCS", "STATE", "EXE");
+	/* a column only for process trees: most reports have no forked child */
 	for (i = 0; i < shown; i++)
-		print_process(f, sel[i]);
+		inherited |= sel[i]->inherited_allocs != 0;
+
+	fprintf(f, "\nProcesses:\n%8s %8s  %-*s %11s %14s %10s  ", "PID", "PPID", TEXT_COMM_COLS,
+		"COMM", "OUTSTANDING", "BYTES", "ALLOCS");
+	if (inherited)
+		fprintf(f, "%18s  ", "INHERITED/ALLOCS");
+	fprintf(f, "%-6s  %s\n", "STATE", "EXE");
+	for (i = 0; i < shown; i++)
+		print_process(f, sel[i], inherited);
 	if (shown < n) {
 		fprintf(f, "... and %zu more processes holding ", n - shown);
 		put_size(f, rest);
 		fputs(" (-v shows all)\n", f);
 	}
+	if (inherited)
+		fputs("INHERITED: the parent's blocks a forked child still holds, counted in the "
+		      "parent's rows\n",
+		      f);
 	free(sel);
 	return 0;
 }
@@ -410,6 +447,8 @@ static void print_totals(FILE *f, const struct report *r, bool verbose)
 	fprintf(f, " outstanding in %" PRIu64 " alloc%s", t->outstanding_allocs,
 		plural(t->outstanding_allocs));
 	fprintf(f, "; unknown_frees %" PRIu64, t->unknown_frees);
+	if (t->inherited_frees || verbose)
+		fprintf(f, ", inherited_frees %" PRIu64, t->inherited_frees);
 	fprintf(f, ", events_lost %" PRIu64, t->events_lost);
 	fprintf(f, ", unwind_failures %" PRIu64 "\n", t->unwind_failures);
 	fputs("Drops:", f);

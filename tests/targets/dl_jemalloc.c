@@ -8,6 +8,7 @@
  * Truth: $DRIP_TRUTH; info "waited_ms": how long the probes took to arrive.  glibc reserves
  * too little static TLS for jemalloc: run with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536.
  */
+#define _GNU_SOURCE /* dladdr */
 #include "target.h"
 
 #include <dlfcn.h>
@@ -30,14 +31,31 @@ static const char *const probed[] = {
 	"_ZdaPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvmSt11align_val_t",
 };
 
-/* A uprobe is an int3 in our own copy of the page: at the entry, or past a `test; jcc` */
+/*
+ * A uprobe is an int3 in our own copy of the page: at the entry or at the first instruction the
+ * kernel emulates (src/probeplace.c), so compare the function's first bytes with the file's.
+ * (libjemalloc2.so.2 maps its text at file offset == address.)
+ */
 static int has_breakpoint(void *h, const char *name)
 {
 	volatile unsigned char *p = dlsym(h, name);
+	unsigned char file[64];
+	Dl_info info;
+	int fd;
+	ssize_t n;
 
-	if (!p)
+	if (!p || !dladdr((void *)p, &info))
 		t_die("dlsym(%s): %s", name, dlerror());
-	return p[0] == 0xcc || p[3] == 0xcc;
+	fd = open(info.dli_fname, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : pread(fd, file, sizeof(file), (uintptr_t)p - (uintptr_t)info.dli_fbase);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		t_die("read %s of %s", name, info.dli_fname);
+	for (ssize_t i = 0; i < n; i++)
+		if (p[i] != file[i])
+			return p[i] == 0xcc;
+	return 0;
 }
 
 /* Not under a complete_under frame: dlopen itself allocates through libc */

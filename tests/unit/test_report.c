@@ -619,6 +619,71 @@ static void test_text_human_sizes(void **state)
 	free(out);
 }
 
+/*
+ * A fork pool: parent 10 holds 3 blocks of stack "cc"; child 11 freed 2 of
+ * its inherited copies (a row holding nothing) and still holds 1 (4 KiB).
+ */
+static void test_text_fork_fields_and_attach_gaps(void **state)
+{
+	static const struct report_stack st[] = {
+		{ .pid = 10,
+		  .stack_id = "00000000000000cc",
+		  .outstanding_bytes = 12288,
+		  .outstanding_allocs = 3,
+		  .allocs = 3 },
+		{ .pid = 11, .stack_id = "00000000000000cc", .inherited_frees = 2 },
+	};
+	static const struct report_process pr[] = {
+		{ .pid = 10,
+		  .ppid = 1,
+		  .comm = "main",
+		  .outstanding_bytes = 12288,
+		  .outstanding_allocs = 3 },
+		{ .pid = 11,
+		  .ppid = 10,
+		  .comm = "worker",
+		  .inherited_bytes = 4096,
+		  .inherited_allocs = 1 },
+	};
+	static const char *const names[] = { "rb_full", "attach_gaps" };
+	static const uint64_t counts[] = { 0, 2 };
+	struct report r = { .incomplete = true,
+			    .totals = { .allocs = 3,
+					.outstanding_bytes = 12288,
+					.outstanding_allocs = 3,
+					.inherited_frees = 2 },
+			    .nr_processes = 2,
+			    .processes = pr,
+			    .nr_stacks = 2,
+			    .stacks = st,
+			    .nr_drops = 2,
+			    .drop_names = names,
+			    .drop_counts = counts };
+	char *out = render_text(&r, 20, false);
+
+	assert_contains(out, "    pids: 10: 12.0 KiB, 11: 0 B (freed 2 inherited)\n");
+	assert_contains(out, "   ALLOCS    INHERITED/ALLOCS  STATE   EXE\n");
+	assert_contains(out, "          3                   -  live    ?\n");
+	assert_contains(out, "          0           4.0 KiB/1  live    ?\n");
+	assert_contains(out, "\nINHERITED: the parent's blocks a forked child still holds");
+	assert_contains(out, "; unknown_frees 0, inherited_frees 2, events_lost 0");
+	assert_contains(out, "figures are approximate: attach_gaps 2\n"
+			     "  attach_gaps 2: allocator files probed only after a process mapped");
+	free(out);
+
+	/* nothing forked, nothing dlopen'ed: the report reads as before */
+	r.nr_processes = 1;
+	r.nr_stacks = 1;
+	r.totals.inherited_frees = 0;
+	r.nr_drops = 1;
+	r.incomplete = false;
+	out = render_text(&r, 20, false);
+	assert_lacks(out, "inherited");
+	assert_lacks(out, "INHERITED");
+	assert_lacks(out, "attach_gaps");
+	free(out);
+}
+
 static void test_text_write_error_is_eio(void **state)
 {
 	const struct text_opts o = { .top = 20 };
@@ -649,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_text_stacks_sorted_by_bytes),
 		cmocka_unit_test(test_text_process_table_is_capped),
 		cmocka_unit_test(test_text_human_sizes),
+		cmocka_unit_test(test_text_fork_fields_and_attach_gaps),
 		cmocka_unit_test(test_text_write_error_is_eio),
 	};
 
