@@ -266,7 +266,11 @@ static void inherit_identity(struct collector *c, struct proc *p)
 	if (!p->maps || !p->maps->nr) {
 		procmaps__free(p->maps);
 		p->maps = NULL;
-		if (procmaps__read(parent->pid, &p->maps) || !p->maps->nr) {
+		/* what drip read of the parent while it lived: both may be gone by now */
+		if (parent->maps && parent->maps->nr) {
+			if (procmaps__copy(parent->maps, &p->maps))
+				p->maps = NULL;
+		} else if (procmaps__read(parent->pid, &p->maps) || !p->maps->nr) {
 			procmaps__free(p->maps);
 			p->maps = NULL;
 		}

@@ -302,3 +302,34 @@ const struct vma *procmaps__find(const struct procmaps *m, uint64_t addr)
 		return &m->vmas[lo - 1];
 	return NULL;
 }
+
+int procmaps__copy(const struct procmaps *m, struct procmaps **out)
+{
+	struct procmaps *c;
+	size_t len = 0;
+	char *p;
+
+	for (size_t i = 0; i < m->nr; i++)
+		len += strlen(m->vmas[i].path) + 1;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->vmas = malloc((m->nr ? m->nr : 1) * sizeof(*c->vmas));
+	c->strings = malloc(len ? len : 1);
+	if (!c->vmas || !c->strings) {
+		procmaps__free(c);
+		return -ENOMEM;
+	}
+	p = c->strings;
+	for (size_t i = 0; i < m->nr; i++) {
+		size_t n = strlen(m->vmas[i].path) + 1;
+
+		c->vmas[i] = m->vmas[i];
+		memcpy(p, m->vmas[i].path, n);
+		c->vmas[i].path = p;
+		p += n;
+	}
+	c->nr = m->nr;
+	*out = c;
+	return 0;
+}

@@ -40,6 +40,8 @@ int procmaps__parse(const char *buf, size_t len, struct procmaps **out);
  */
 int procmaps__read(int pid, struct procmaps **out);
 void procmaps__free(struct procmaps *m);
+/* A deep copy of m (a forked child's maps are its parent's). 0 or -errno. */
+int procmaps__copy(const struct procmaps *m, struct procmaps **out);
 /* The vma containing addr, or NULL. O(log n). */
 const struct vma *procmaps__find(const struct procmaps *m, uint64_t addr);
 

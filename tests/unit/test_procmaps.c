@@ -263,12 +263,36 @@ static void test_read_missing_process(void **state)
 	assert_int_equal(procmaps__read(-1, &m), -EINVAL);
 }
 
+/* A copy owns its paths: it outlives the original. */
+static void test_copy_is_deep(void **state)
+{
+	static const char text[] =
+		"55d0a0000000-55d0a0001000 r-xp 00001000 fd:01 1234 /usr/bin/pool worker\n"
+		"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 \n"
+		"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]\n";
+	struct procmaps *m = NULL, *c = NULL;
+
+	(void)state;
+	assert_int_equal(procmaps__parse(text, sizeof(text) - 1, &m), 0);
+	assert_int_equal(procmaps__copy(m, &c), 0);
+	procmaps__free(m);
+	assert_int_equal(c->nr, 3);
+	assert_string_equal(c->vmas[0].path, "/usr/bin/pool worker");
+	assert_true(c->vmas[0].exec);
+	assert_int_equal(c->vmas[0].offset, 0x1000);
+	assert_int_equal(c->vmas[0].inode, 1234);
+	assert_string_equal(c->vmas[1].path, "");
+	assert_string_equal(c->vmas[2].path, "[stack]");
+	procmaps__free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kernel_lines),
 		cmocka_unit_test(test_paths_with_spaces_and_deleted),
 		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_copy_is_deep),
 		cmocka_unit_test(test_malformed_lines_are_skipped),
 		cmocka_unit_test(test_nul_byte_rejected),
 		cmocka_unit_test(test_no_trailing_newline_and_empty),
