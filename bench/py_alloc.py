@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 """An allocation-heavy Python loop DEPTH Python frames deep, for bench/python.sh.
 
-usage: py_alloc.py DEPTH N   prints "ns_per_alloc X"
+usage: py_alloc.py DEPTH N [HOLD]   prints "ns_per_alloc X", then sleeps HOLD seconds
 
 Each iteration makes one bytearray of ALLOC bytes and drops it: its buffer is above pymalloc's
 512-byte limit, so that is one malloc and one free per iteration, made from Python code DEPTH
@@ -34,6 +34,7 @@ def main():
     t0 = time.perf_counter_ns()
     descend(depth, n)
     print(f"ns_per_alloc {(time.perf_counter_ns() - t0) / n:.1f}", flush=True)
+    time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 0)  # bench/python_progs.py reads
 
 
 if __name__ == "__main__":
