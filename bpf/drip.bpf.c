@@ -110,6 +110,7 @@ struct py_walk {
 	__u64 interp, cur;	 /* the thread-list walk */
 	__u64 frame;		 /* the frame walk */
 	__u64 win_lo, win_hi;	 /* win holds the process's [win_lo, win_hi) */
+	__u64 floor;		 /* this thread's data stack: nothing readable below (kept) */
 	__u64 hash;		 /* of the frames' (code, instr), as they are found */
 	__u64 entries;		 /* bit n: frame n has DRIP_PY_ENTRY (hashed at the end) */
 	__u32 truncated;
@@ -868,35 +869,42 @@ static long py_thread_step(__u32 i, void *data)
 /* The bytes of the frame at w->frame: from the window, else read; NULL: unreadable. */
 static __always_inline const __u8 *py_frame_bytes(struct py_walk *w, __u32 size)
 {
-	__u64 f = w->frame, hi = f + size, lo;
+	__u64 f = w->frame, hi = f + size, lo, len;
 
 	if (f >= w->win_lo && hi <= w->win_hi)
 		return &w->win[(f - w->win_lo) & (PY_WINDOW - 1)];
 	if (w->cfg.frame_stack) {
 		/* this frame and, below it, the ones it was called from */
 		lo = hi - PY_WINDOW;
-		if (bpf_probe_read_user(w->win, PY_WINDOW, (void *)lo)) {
-			/* a data-stack chunk's start: nothing mapped below its page */
-			__u64 len;
-
-			lo = f & ~4095ULL;
-			len = hi - lo;
-			if (len <= PY_WINDOW) {
-				barrier_var(len); /* the register checked is the one passed */
-				if (bpf_probe_read_user(w->win, len, (void *)lo))
-					lo = hi = 0;
-			} else {
-				lo = hi = 0;
+		if (f >= w->floor && lo < w->floor)
+			lo = w->floor;
+		len = hi - lo;
+		if (len <= PY_WINDOW) {
+			barrier_var(len); /* the register checked is the one passed */
+			if (!bpf_probe_read_user(w->win, len, (void *)lo))
+				goto window;
+		}
+		/*
+		 * Nothing mapped below the data stack's chunk: a read that faults
+		 * costs as much as a dozen frames, so remember where it starts.
+		 */
+		lo = f & ~4095ULL;
+		len = hi - lo;
+		if (len <= PY_WINDOW) {
+			barrier_var(len);
+			if (!bpf_probe_read_user(w->win, len, (void *)lo)) {
+				w->floor = lo;
+				goto window;
 			}
 		}
-		w->win_lo = lo;
-		w->win_hi = hi;
-		if (hi)
-			return &w->win[(f - lo) & (PY_WINDOW - 1)];
 	}
 	if (bpf_probe_read_user(w->buf, size, (void *)f))
 		return NULL;
 	return w->buf;
+window:
+	w->win_lo = lo;
+	w->win_hi = hi;
+	return &w->win[(f - lo) & (PY_WINDOW - 1)];
 }
 
 /*
@@ -1003,6 +1011,7 @@ static __always_inline void py_walk(struct thread_state *ts, const struct drip_p
 		p = *(__u64 *)&w->win[frame_off];
 	} else {
 		w->tstate = 0;
+		w->floor = 0;
 		w->interp = w->cur = 0;
 		if (!bpf_probe_read_user(&w->interp, 8,
 					 (void *)(w->cfg.runtime + w->cfg.runtime_interp)) &&
@@ -1505,6 +1514,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		ts->sys_pending = 0;
 		forget_mappings(&ts->uw);
 		ts->pyw.tstate = 0;
+		ts->pyw.floor = 0;
 	}
 	bpf_map_delete_elem(&py_procs, &tgid); /* user space says whether the new image is */
 	emit_proc(DRIP_EV_EXEC, p, 0, bprm, 0);
