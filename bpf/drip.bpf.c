@@ -162,6 +162,16 @@ struct {
 	__uint(max_entries, 1 << 24); /* resized by user space */
 } events SEC(".maps");
 
+/*
+ * Requests for unwind tables (DRIP_EV_NEED_FILE) jump the queue: user space
+ * takes them before the next record of events, so a library just mapped has
+ * its table before its first stacks, not after the backlog ahead of it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} requests SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -387,7 +397,7 @@ static __always_inline void request_file(const struct drip_file_key *k, __u64 st
 
 	if (bpf_map_update_elem(&files_requested, k, &one, BPF_NOEXIST))
 		return; /* already asked */
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	ev = bpf_ringbuf_reserve(&requests, sizeof(*ev), 0);
 	if (!ev) {
 		bpf_map_delete_elem(&files_requested, k); /* ask again next time */
 		return;
