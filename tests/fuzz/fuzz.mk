@@ -45,7 +45,7 @@ $(FUZZ_DIR)/fuzz_cfi: tests/fuzz/fuzz_cfi.c src/cfi.c include/drip/cfi.h include
 # JSON reports (`drip report`): the loader, then the writers run on what it loaded
 FUZZ_JSON_SRCS := src/json_parse.c src/report/load.c src/u64map.c src/json_writer.c src/utf8.c \
 	src/report/json.c src/report/text.c src/report/folded.c src/report/pprof.c \
-	src/report/protobuf.c src/report/diff_text.c
+	src/report/protobuf.c src/report/diff_text.c src/report/units.c
 $(FUZZ_DIR)/fuzz_json: tests/fuzz/fuzz_json_report.c $(FUZZ_JSON_SRCS) $(wildcard include/drip/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lz
