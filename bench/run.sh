@@ -63,3 +63,4 @@ PY=/usr/bin/python3
 [ -x $PY ] || PY=python3
 $PY bench/bench.py || exit 1
 bench/depth.sh
+bench/python.sh

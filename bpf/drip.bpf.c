@@ -94,6 +94,14 @@ struct search {
 	__u32 lo, hi;
 };
 
+/*
+ * Python frames are read PY_WINDOW bytes at a time: 3.11+ keeps a thread's
+ * frames next to each other on its data stack, newest highest, so one read
+ * serves a dozen frames (a read costs more than copying them).
+ */
+#define PY_WINDOW     2048
+#define PY_TSTATE_MAX 256 /* PyThreadState bytes read at once: thread_id and frame */
+
 /* The Python frame walk of one allocation (see py_walk()). */
 struct py_walk {
 	struct drip_py_proc cfg; /* this process's interpreter, copied for the loop callbacks */
@@ -101,9 +109,14 @@ struct py_walk {
 	__u64 tstate;		 /* this thread's PyThreadState, kept across calls (checked) */
 	__u64 interp, cur;	 /* the thread-list walk */
 	__u64 frame;		 /* the frame walk */
+	__u64 win_lo, win_hi;	 /* win holds the process's [win_lo, win_hi) */
+	__u64 floor;		 /* this thread's data stack: nothing readable below (kept) */
+	__u64 hash;		 /* of the frames' (code, instr), as they are found */
+	__u64 entries;		 /* bit n: frame n has DRIP_PY_ENTRY (hashed at the end) */
 	__u32 truncated;
 	__u32 fault;
-	__u8 buf[DRIP_PY_FRAME_MAX + 8]; /* one frame's bytes */
+	__u8 buf[DRIP_PY_FRAME_MAX + 8]; /* one frame's bytes, when not in win */
+	__u8 win[PY_WINDOW + DRIP_PY_FRAME_MAX + 8];
 };
 
 /* Per-thread state.  Task storage, not per-CPU: uprobe programs can be preempted. */
@@ -148,6 +161,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 24); /* resized by user space */
 } events SEC(".maps");
+
+/*
+ * Requests for unwind tables (DRIP_EV_NEED_FILE) jump the queue: user space
+ * takes them before the next record of events, so a library just mapped has
+ * its table before its first stacks, not after the backlog ahead of it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} requests SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -349,23 +372,7 @@ static long hash_8(__u32 i, void *data)
 	return 0;
 }
 
-static long py_hash_step(__u32 i, void *data)
-{
-	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
-	struct drip_py_frame *f;
-	__u64 h = ts->hash;
-
-	if (i >= DRIP_PY_MAX_FRAMES || i >= ts->py.nr)
-		return 1;
-	barrier_var(i);
-	f = &ts->py.frames[i & (DRIP_PY_MAX_FRAMES - 1)];
-	h = (h ^ f->code) * 0x100000001b3ULL;
-	h = (h ^ ((__u64)f->flags << 32 | (__u32)f->instr)) * 0x100000001b3ULL;
-	ts->hash = h ^ (h >> 31);
-	return 0;
-}
-
-/* Hash ts->stk.ips[0..nr) (nr is in ts->stk.nr), then the Python frames. Never 0: 0 means "no stack". */
+/* Hash ts->stk.ips[0..nr) (nr is in ts->stk.nr). Never 0: 0 means "no stack". */
 static __always_inline __u64 hash_stack(struct thread_state *ts)
 {
 	struct loop_ctx lc = { .ts = ts };
@@ -379,8 +386,6 @@ static __always_inline __u64 hash_stack(struct thread_state *ts)
 		   (__u64)BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), mm) *
 			   0x9e3779b97f4a7c15ULL;
 	bpf_loop(DRIP_MAX_FRAMES / 8 + 1, hash_8, &lc, 0);
-	if (ts->py.nr)
-		bpf_loop(DRIP_PY_MAX_FRAMES, py_hash_step, &lc, 0);
 	return ts->hash ? ts->hash : 1;
 }
 
@@ -392,7 +397,7 @@ static __always_inline void request_file(const struct drip_file_key *k, __u64 st
 
 	if (bpf_map_update_elem(&files_requested, k, &one, BPF_NOEXIST))
 		return; /* already asked */
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	ev = bpf_ringbuf_reserve(&requests, sizeof(*ev), 0);
 	if (!ev) {
 		bpf_map_delete_elem(&files_requested, k); /* ask again next time */
 		return;
@@ -827,22 +832,22 @@ static __always_inline int dwarf_unwind(struct thread_state *ts, __u64 ip, __u64
 
 /* ---- Python frames ---- */
 
-static __always_inline __u64 py_u64(struct py_walk *w, __u32 off)
+static __always_inline __u64 py_u64(const __u8 *p, __u32 off)
 {
-	off &= DRIP_PY_FRAME_MAX - 1; /* offsets come from user space: keep them in buf */
-	return *(__u64 *)&w->buf[off];
+	off &= DRIP_PY_FRAME_MAX - 1; /* offsets come from user space: keep them in the buffer */
+	return *(const __u64 *)&p[off];
 }
 
-static __always_inline __u32 py_u32(struct py_walk *w, __u32 off)
+static __always_inline __u32 py_u32(const __u8 *p, __u32 off)
 {
 	off &= DRIP_PY_FRAME_MAX - 1;
-	return *(__u32 *)&w->buf[off];
+	return *(const __u32 *)&p[off];
 }
 
-static __always_inline __u8 py_u8(struct py_walk *w, __u32 off)
+static __always_inline __u8 py_u8(const __u8 *p, __u32 off)
 {
 	off &= DRIP_PY_FRAME_MAX - 1;
-	return w->buf[off];
+	return p[off];
 }
 
 /* One PyThreadState of the list: is it this thread's?  Then the next interpreter's. */
@@ -871,14 +876,58 @@ static long py_thread_step(__u32 i, void *data)
 	return 0;
 }
 
-/* One interpreter frame: its code object, instruction and whether an eval-loop call began at it. */
-static long py_frame_step(__u32 i, void *data)
+/* The bytes of the frame at w->frame: from the window, else read; NULL: unreadable. */
+static __always_inline const __u8 *py_frame_bytes(struct py_walk *w, __u32 size)
 {
-	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+	__u64 f = w->frame, hi = f + size, lo, len;
+
+	if (f >= w->win_lo && hi <= w->win_hi)
+		return &w->win[(f - w->win_lo) & (PY_WINDOW - 1)];
+	if (w->cfg.frame_stack) {
+		/* this frame and, below it, the ones it was called from */
+		lo = hi - PY_WINDOW;
+		if (f >= w->floor && lo < w->floor)
+			lo = w->floor;
+		len = hi - lo;
+		if (len <= PY_WINDOW) {
+			barrier_var(len); /* the register checked is the one passed */
+			if (!bpf_probe_read_user(w->win, len, (void *)lo))
+				goto window;
+		}
+		/*
+		 * Nothing mapped below the data stack's chunk: a read that faults
+		 * costs as much as a dozen frames, so remember where it starts.
+		 */
+		lo = f & ~4095ULL;
+		len = hi - lo;
+		if (len <= PY_WINDOW) {
+			barrier_var(len);
+			if (!bpf_probe_read_user(w->win, len, (void *)lo)) {
+				w->floor = lo;
+				goto window;
+			}
+		}
+	}
+	if (bpf_probe_read_user(w->buf, size, (void *)f))
+		return NULL;
+	return w->buf;
+window:
+	w->win_lo = lo;
+	w->win_hi = hi;
+	return &w->win[(f - lo) & (PY_WINDOW - 1)];
+}
+
+/*
+ * One interpreter frame: its code object, instruction and whether an
+ * eval-loop call began at it.  Nonzero: the walk is over.
+ */
+static __always_inline int py_frame_step(struct thread_state *ts)
+{
 	struct py_walk *w = &ts->pyw;
 	struct drip_py_frame *f;
 	__u32 n = ts->py.nr, size = w->cfg.frame_size, flags = 0;
-	__u64 code, instr;
+	__u64 code, instr, h;
+	const __u8 *p;
 
 	if (!w->frame)
 		return 1;
@@ -888,40 +937,58 @@ static long py_frame_step(__u32 i, void *data)
 	}
 	if (size > DRIP_PY_FRAME_MAX)
 		return 1;
-	if (bpf_probe_read_user(w->buf, size, (void *)w->frame)) {
+	p = py_frame_bytes(w, size);
+	if (!p) {
 		w->fault = 1;
 		return 1;
 	}
-	code = py_u64(w, w->cfg.frame_code);
-	w->frame = py_u64(w, w->cfg.frame_previous);
+	code = py_u64(p, w->cfg.frame_code);
+	w->frame = py_u64(p, w->cfg.frame_previous);
 	switch (w->cfg.entry_kind) {
 	case DRIP_PY_ENTRY_EVERY:
 		flags = DRIP_PY_ENTRY;
 		break;
 	case DRIP_PY_ENTRY_FLAG:
-		flags = py_u8(w, w->cfg.frame_entry) ? DRIP_PY_ENTRY : 0;
+		flags = py_u8(p, w->cfg.frame_entry) ? DRIP_PY_ENTRY : 0;
 		break;
 	case DRIP_PY_ENTRY_SHIM:
-		if (py_u8(w, w->cfg.frame_entry) == w->cfg.shim_owner) {
+		if (py_u8(p, w->cfg.frame_entry) == w->cfg.shim_owner) {
 			/* an eval-loop call's shim: the frame before it was that call's first */
 			if (n) {
 				barrier_var(n);
 				ts->py.frames[(n - 1) & (DRIP_PY_MAX_FRAMES - 1)].flags |= DRIP_PY_ENTRY;
+				w->entries |= 1ULL << ((n - 1) & 63);
 			}
 			return 0;
 		}
 		break;
 	}
 	if (w->cfg.instr_kind == DRIP_PY_INSTR_INDEX)
-		instr = (__u64)(__s64)(__s32)py_u32(w, w->cfg.frame_instr) * 2;
+		instr = (__u64)(__s64)(__s32)py_u32(p, w->cfg.frame_instr) * 2;
 	else
-		instr = py_u64(w, w->cfg.frame_instr) - (code + w->cfg.code_start);
+		instr = py_u64(p, w->cfg.frame_instr) - (code + w->cfg.code_start);
 	barrier_var(n);
 	f = &ts->py.frames[n & (DRIP_PY_MAX_FRAMES - 1)];
 	f->code = code;
 	f->instr = (__s32)instr;
 	f->flags = flags;
+	if (flags)
+		w->entries |= 1ULL << (n & 63);
+	h = (w->hash ^ code) * 0x100000001b3ULL;
+	h = (h ^ (__u32)instr) * 0x100000001b3ULL;
+	w->hash = h ^ (h >> 31);
 	ts->py.nr = n + 1;
+	return 0;
+}
+
+/* Eight frames a call: a bpf_loop callback is an indirect call, dearer than a frame. */
+static long py_frames_8(__u32 i, void *data)
+{
+	struct thread_state *ts = ((struct loop_ctx *)data)->ts;
+
+	for (int t = 0; t < 8; t++)
+		if (py_frame_step(ts))
+			return 1;
 	return 0;
 }
 
@@ -936,16 +1003,25 @@ static __always_inline void py_walk(struct thread_state *ts, const struct drip_p
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct loop_ctx lc = { .ts = ts };
 	struct py_walk *w = &ts->pyw;
-	__u64 id = 0, p = 0;
+	__u32 id_off, frame_off, len;
+	__u64 p = 0;
 
 	w->cfg = *cfg;
 	w->fsbase = task->thread.fsbase;
 	w->truncated = w->fault = 0;
-	/* the thread state found last time, if it is still this thread's */
-	if (!w->tstate ||
-	    bpf_probe_read_user(&id, 8, (void *)(w->tstate + w->cfg.tstate_thread_id)) ||
-	    id != w->fsbase) {
+	w->win_lo = w->win_hi = 0;
+	w->hash = 0xcbf29ce484222325ULL;
+	w->entries = 0;
+	id_off = w->cfg.tstate_thread_id & (PY_TSTATE_MAX - 8);
+	frame_off = w->cfg.tstate_frame & (PY_TSTATE_MAX - 8);
+	len = (id_off > frame_off ? id_off : frame_off) + 8;
+	/* the thread state found last time, if it is still this thread's: one read for both */
+	if (w->tstate && !bpf_probe_read_user(w->win, len, (void *)w->tstate) &&
+	    *(__u64 *)&w->win[id_off] == w->fsbase) {
+		p = *(__u64 *)&w->win[frame_off];
+	} else {
 		w->tstate = 0;
+		w->floor = 0;
 		w->interp = w->cur = 0;
 		if (!bpf_probe_read_user(&w->interp, 8,
 					 (void *)(w->cfg.runtime + w->cfg.runtime_interp)) &&
@@ -955,22 +1031,33 @@ static __always_inline void py_walk(struct thread_state *ts, const struct drip_p
 		bpf_loop(256, py_thread_step, &lc, 0);
 		if (!w->tstate)
 			return; /* a thread that runs no Python (yet): native frames only */
+		if (bpf_probe_read_user(&p, 8, (void *)(w->tstate + w->cfg.tstate_frame)))
+			goto fault;
 	}
-	if (bpf_probe_read_user(&p, 8, (void *)(w->tstate + w->cfg.tstate_frame)))
-		goto fault;
 	if (w->cfg.cframe_frame != DRIP_PY_NONE && p &&
 	    bpf_probe_read_user(&p, 8, (void *)(p + w->cfg.cframe_frame)))
 		goto fault;
 	w->frame = p;
-	bpf_loop(DRIP_PY_MAX_FRAMES + 1, py_frame_step, &lc, 0);
+	/* 3.12's shim frames are not counted: room for one per frame */
+	bpf_loop(2 * DRIP_PY_MAX_FRAMES / 8 + 1, py_frames_8, &lc, 0);
 	if (w->fault)
 		goto fault;
-	if (w->truncated)
+	if (w->truncated || w->frame)
 		ts->py.flags = DRIP_STACK_TRUNCATED;
 	return;
 fault:
 	stat_inc(DRIP_STAT_PY_FAULT);
 	ts->py.flags = DRIP_STACK_TRUNCATED;
+}
+
+/* The hash of a stack with Python frames: its native hash h, then the frames'. */
+static __always_inline __u64 py_hash(struct thread_state *ts, __u64 h)
+{
+	h = (h ^ ts->pyw.hash) * 0x100000001b3ULL;
+	h = (h ^ ts->pyw.entries) * 0x100000001b3ULL;
+	h = (h ^ ts->py.nr) * 0x100000001b3ULL;
+	h ^= h >> 31;
+	return h ? h : 1;
 }
 
 /*
@@ -1049,12 +1136,14 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 		if (py)
 			py_walk(ts, py);
 	}
-	if (dwarf && ts->uw.whole && ts->uw.m_hash && !ts->py.nr) {
-		h = ts->uw.m_hash; /* the memo's frames, all of them, and no Python: its hash */
+	if (dwarf && ts->uw.whole && ts->uw.m_hash) {
+		h = ts->uw.m_hash; /* the memo's native frames, all of them: their hash */
 	} else {
 		h = hash_stack(ts);
-		ts->uw.m_hash = dwarf && !ts->py.nr ? h : 0;
+		ts->uw.m_hash = dwarf ? h : 0;
 	}
+	if (ts->py.nr)
+		h = py_hash(ts, h);
 	if (bpf_map_lookup_elem(&sent_stacks, &h))
 		return h;
 	stk->hdr.type = DRIP_EV_STACK;
@@ -1452,6 +1541,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		ts->sys_pending = 0;
 		forget_mappings(&ts->uw);
 		ts->pyw.tstate = 0;
+		ts->pyw.floor = 0;
 	}
 	bpf_map_delete_elem(&py_procs, &tgid); /* user space says whether the new image is */
 	emit_proc(DRIP_EV_EXEC, p, 0, bprm, 0);

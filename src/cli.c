@@ -63,6 +63,8 @@ static const char usage_trace[] =
 	"tracing:\n"
 	"      --ringbuf-size MB    BPF ring buffer size in MiB, power of two (default 32)\n"
 	"      --no-stacks          do not capture stacks (totals per process only)\n"
+	"      --no-python          native stacks only in CPython processes: no Python\n"
+	"                           frames (the interpreter's eval-loop frames instead)\n"
 	"      --unwind MODE        dwarf (default: .eh_frame tables, frame pointers as\n"
 	"                           fallback) or fp (frame pointers only)\n"
 	"      --no-mmap            do not count anonymous mmap/munmap made by the program\n"
@@ -150,6 +152,7 @@ enum {
 	OPT_WEIGHT,
 	OPT_PER_PID,
 	OPT_CGROUP,
+	OPT_NO_PYTHON,
 };
 
 static int cmd_trace(int argc, char **argv)
@@ -170,6 +173,7 @@ static int cmd_trace(int argc, char **argv)
 		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 		{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
+		{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
 		{ "no-mmap", no_argument, NULL, OPT_NO_MMAP },
 		{ "empty-programs", no_argument, NULL, OPT_EMPTY_PROGRAMS },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
@@ -184,6 +188,7 @@ static int cmd_trace(int argc, char **argv)
 		.top = 20,
 		.ringbuf_size = DEFAULT_RINGBUF,
 		.stacks = true,
+		.python = true,
 		.trace_mmap = true,
 	};
 	const char *format = NULL;
@@ -254,6 +259,9 @@ static int cmd_trace(int argc, char **argv)
 			break;
 		case OPT_NO_STACKS:
 			o.stacks = false;
+			break;
+		case OPT_NO_PYTHON:
+			o.python = false;
 			break;
 		case OPT_NO_MMAP:
 			o.trace_mmap = false;

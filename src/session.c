@@ -30,15 +30,25 @@ const char *const drip_stat_names[DRIP_STAT__COUNT] = {
 
 struct session {
 	struct drip_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;	    /* events and requests: what poll waits on */
+	struct ring_buffer *req_rb; /* requests alone, taken before each event */
 	struct session_opts o;
 	int nr_cpus;
 };
+
+static int handle_request(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	return s->o.on_event(s->o.ctx, data, size);
+}
 
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 
+	/* a table asked for meanwhile is built first: stacks through it are coming */
+	ring_buffer__consume(s->req_rb);
 	return s->o.on_event(s->o.ctx, data, size);
 }
 
@@ -128,7 +138,9 @@ int session__open(const struct session_opts *o, struct session **out)
 		}
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_record, s, NULL);
-	if (!s->rb) {
+	s->req_rb = ring_buffer__new(bpf_map__fd(s->skel->maps.requests), handle_request, s, NULL);
+	if (!s->rb || !s->req_rb ||
+	    ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.requests), handle_request, s)) {
 		err = -errno;
 		pr_err("cannot set up the ring buffer: %s", strerror(-err));
 		goto err_free;
@@ -145,6 +157,7 @@ void session__free(struct session *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	ring_buffer__free(s->req_rb);
 	drip_bpf__destroy(s->skel);
 	free(s);
 }

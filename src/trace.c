@@ -789,7 +789,8 @@ int trace__run(const struct trace_opts *o)
 		collector__set_file_resolver(t.c, file_of, &t);
 		preload_tables(&t);
 	}
-	if (o->stacks) {
+	/* --no-python: no process is registered in py_procs, so BPF never walks one */
+	if (o->stacks && o->python) {
 		t.py = python__new(NULL, NULL);
 		if (!t.py)
 			goto out;

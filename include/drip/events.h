@@ -224,6 +224,8 @@ struct drip_py_proc {
 	__u32 entry_kind;	/* enum drip_py_entry */
 	__u32 shim_owner;	/* ENTRY_SHIM: the owner value of shim frames */
 	__u32 interp_next;	/* PyInterpreterState.next: threads of subinterpreters too */
+	__u32 frame_stack; /* frames lie on a data stack, each below the one it called (3.11+) */
+	__u32 pad;
 };
 
 /* Key of the free-overflow map: frees that found the ring buffer full. */

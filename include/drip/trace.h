@@ -35,6 +35,7 @@ struct trace_opts {
 	bool per_pid; /* folded, svg, html: a process frame at the root */
 	size_t ringbuf_size;
 	bool stacks;
+	bool python; /* walk CPython processes' Python frames (with stacks) */
 	bool empty_programs;
 	bool fp_only; /* --unwind fp: frame pointers only */
 	bool trace_mmap;

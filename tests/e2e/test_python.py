@@ -334,3 +334,40 @@ def test_one_row_per_pid_and_stack_pyenv():
     if not leak:
         problems.append("no stack holds the 100 kB bytearrays leak()'s appends keep")
     check(problems)
+
+
+def run_no_python(which):
+    py = interpreter(which)
+    run = drip_trace([py, SCRIPT, "direct", "200"], drip_args=["--no-python"],
+                     extra_env={"LINGER": "1"})
+    report = run.report()
+    tp = run.truth().one("py_leak")
+    stacks = leak_stacks(report, tp["pid"])
+    problems = []
+    allocs, nbytes = tp["leaks"]["process_example"]
+    check_bytes(stacks, allocs, nbytes, "parse_record under process_example", problems)
+    every = [f for s in report.stacks for f in s["frames"]]
+    if any(f.get("kind") == "python" for f in every):
+        problems.append("--no-python: a stack has a Python frame")
+    for s in stacks:
+        if s.get("truncated"):
+            continue
+        # load_model -> process_example -> ctypes: one eval-loop call (3.11 inlines Python
+        # calls), under the interpreter's own frames down to main
+        names = [f.get("function") for f in s["frames"]]
+        if EVAL not in names:
+            problems.append(f"--no-python: expected {EVAL} in the stack:\n{show(s, 40)}")
+        elif names.index(EVAL) < 2:
+            problems.append(f"--no-python: expected ctypes frames above {EVAL}:\n{show(s, 40)}")
+    check_whole(stacks, problems)
+    check(problems)
+
+
+def test_no_python_debian():
+    """--no-python: the same exact bytes, native stacks with the interpreter's eval-loop frames
+    and no Python frame anywhere."""
+    run_no_python("debian")
+
+
+def test_no_python_pyenv():
+    run_no_python("pyenv")

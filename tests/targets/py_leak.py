@@ -25,9 +25,11 @@ LIB.parse_record.restype = ctypes.c_void_p
 LIB.parse_record.argtypes = [ctypes.c_size_t]
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)
 LIB.call_back.argtypes = [CALLBACK, ctypes.c_int]
-# ctypes dlopen'ed libffi: give drip a moment to build its unwind table, so that native stacks
-# through it are whole (a walk that reaches a library before its table is marked truncated)
-time.sleep(float(os.environ.get("SETTLE", "1")))
+# ctypes dlopen'ed libffi and CDLL libpyleak.so, whose first calls follow at once: give drip a
+# moment to build their unwind tables (asked for as they are mapped, taken ahead of the events
+# queued: 0.2-12 ms here), so that native stacks through them are whole (a walk that reaches a
+# library before its table is marked truncated, and 200 calls take a few milliseconds)
+time.sleep(float(os.environ.get("SETTLE", "0.2")))
 
 RECORD = 4096 + 3  # bytes leaked per parse_record call (above pymalloc's 512 B)
 leaks = {}
