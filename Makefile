@@ -116,7 +116,7 @@ e2e: drip targets
 fuzz-smoke:
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=8
 
-check: drip unit e2e fuzz-smoke
+check: lint drip unit e2e fuzz-smoke
 
 demo: drip targets
 	./drip trace -- $(BUILD)/targets/demo_trainer

@@ -74,7 +74,7 @@ struct unwind {
 	__u32 n;
 	__u32 exact_ip; /* ip is where execution stopped (signal), not a return address */
 	__u32 done;
-	__u32 cut; /* stopped early (unknown file): the stack is marked truncated */
+	__u32 cut;	      /* stopped early (unknown file): the stack is marked truncated */
 	struct mapping map;   /* the mapping of the frame being walked */
 	struct mapping spare; /* the one before: a walk goes back and forth between two */
 	/* the previous walk, kept to reuse its outer frames (see memo_reuse) */
@@ -85,7 +85,7 @@ struct unwind {
 	__u32 vk, vend; /* verification: the memo frame checked next, and the last */
 	__u32 src, dst; /* copying memo frames src.. to dst.. */
 	__u32 vbad;
-	__u32 whole; /* this walk is the memo's, frame for frame */
+	__u32 whole;  /* this walk is the memo's, frame for frame */
 	__u64 m_hash; /* the memo's stack hash */
 };
 
@@ -956,7 +956,8 @@ static __always_inline int py_frame_step(struct thread_state *ts)
 			/* an eval-loop call's shim: the frame before it was that call's first */
 			if (n) {
 				barrier_var(n);
-				ts->py.frames[(n - 1) & (DRIP_PY_MAX_FRAMES - 1)].flags |= DRIP_PY_ENTRY;
+				ts->py.frames[(n - 1) & (DRIP_PY_MAX_FRAMES - 1)].flags |=
+					DRIP_PY_ENTRY;
 				w->entries |= 1ULL << ((n - 1) & 63);
 			}
 			return 0;
@@ -1026,8 +1027,7 @@ static __always_inline void py_walk(struct thread_state *ts, const struct drip_p
 		if (!bpf_probe_read_user(&w->interp, 8,
 					 (void *)(w->cfg.runtime + w->cfg.runtime_interp)) &&
 		    w->interp)
-			bpf_probe_read_user(&w->cur, 8,
-					    (void *)(w->interp + w->cfg.interp_tstate));
+			bpf_probe_read_user(&w->cur, 8, (void *)(w->interp + w->cfg.interp_tstate));
 		bpf_loop(256, py_thread_step, &lc, 0);
 		if (!w->tstate)
 			return; /* a thread that runs no Python (yet): native frames only */
@@ -1192,9 +1192,10 @@ static __always_inline __u64 capture_stack(void *ctx, struct thread_state *ts, _
 	 * stacks.  A DWARF stack has its files already.
 	 */
 	ts->ids.ids[0].status = DRIP_FRAME_ID_EMPTY; /* the [sp] slot of a syscall site */
-	n = dwarf ? 0 : bpf_get_stack(ctx, &ts->ids.ids[skip],
-			  sizeof(ts->ids.ids) - skip * sizeof(struct drip_frame_id),
-			  BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	n = dwarf ? 0 :
+		    bpf_get_stack(ctx, &ts->ids.ids[skip],
+				  sizeof(ts->ids.ids) - skip * sizeof(struct drip_frame_id),
+				  BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
 	if (n > 0) {
 		__u32 nid = (__u32)n / sizeof(struct drip_frame_id) + skip;
 
@@ -1372,16 +1373,16 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 fn)
 	return 0;
 }
 
-#define ALLOC_PROBES(name, FN)                         \
-	SEC("uprobe")                                  \
-	int name##_entry(struct pt_regs *ctx)          \
-	{                                              \
-		return on_entry(ctx, FN);              \
-	}                                              \
-	SEC("uretprobe")                               \
-	int name##_return(struct pt_regs *ctx)         \
-	{                                              \
-		return on_return(ctx, FN);             \
+#define ALLOC_PROBES(name, FN)                 \
+	SEC("uprobe")                          \
+	int name##_entry(struct pt_regs *ctx)  \
+	{                                      \
+		return on_entry(ctx, FN);      \
+	}                                      \
+	SEC("uretprobe")                       \
+	int name##_return(struct pt_regs *ctx) \
+	{                                      \
+		return on_return(ctx, FN);     \
 	}
 
 ALLOC_PROBES(malloc, DRIP_FN_MALLOC)
@@ -1404,8 +1405,7 @@ ALLOC_PROBES(xallocx, DRIP_FN_XALLOCX)
  * the same place (a consumer freeing blocks another thread handed it again);
  * the same thread handing an address out again clears free_addr.
  */
-static __always_inline bool nested_release(struct thread_state *ts, __u64 addr, __u64 sp,
-					   __u64 ip)
+static __always_inline bool nested_release(struct thread_state *ts, __u64 addr, __u64 sp, __u64 ip)
 {
 	__u64 ret = 0;
 
@@ -1476,7 +1476,9 @@ static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 p
 	 */
 	if (cfg.cgroup_filter)
 		flags |= DRIP_PROC_CGROUP_CHECKED |
-			 (bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1 ? DRIP_PROC_IN_CGROUP : 0);
+			 (bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1 ?
+				  DRIP_PROC_IN_CGROUP :
+				  0);
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {

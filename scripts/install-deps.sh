@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config
-	libcmocka-dev libclang-rt-14-dev python3 util-linux binutils golang-go chromium g++ libiberty-dev dwz
+	libcmocka-dev libclang-rt-14-dev python3 util-linux binutils golang-go chromium g++ libiberty-dev dwz clang-format-14
 	# allocator tests: jemalloc, tcmalloc, musl-gcc -static, glibc -static
 	libjemalloc-dev libjemalloc2 libgoogle-perftools-dev libtcmalloc-minimal4 musl-tools libc6-dev
 )

@@ -29,7 +29,7 @@
 #include "drip/tracefs.h"
 #include "drip.skel.h"
 
-#define MAX_FILES 16
+#define MAX_FILES  16
 
 #define PROG(name) offsetof(struct drip_bpf, progs.name)
 #define NO_PROG	   ((size_t)-1)
@@ -68,7 +68,7 @@ struct attach {
 	struct session *s;
 	bool inherit;
 	bool swap_guard; /* SWAP_GUARD accepted so far */
-	int high_fd; /* holder event fds go at or above this */
+	int high_fd;	 /* holder event fds go at or above this */
 	pid_t holder;
 	struct alloc_file files[MAX_FILES];
 	size_t nr_files;
@@ -184,7 +184,8 @@ int attach__new(struct session *s, bool inherit, struct attach **out)
 
 		/* the top MAX_EVENTS descriptors are the holder events' */
 		if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur > 2 * MAX_EVENTS + 1024)
-			a->high_fd = (int)(r.rlim_cur < INT_MAX ? r.rlim_cur : INT_MAX) - MAX_EVENTS - 1;
+			a->high_fd =
+				(int)(r.rlim_cur < INT_MAX ? r.rlim_cur : INT_MAX) - MAX_EVENTS - 1;
 	}
 	a->s = s;
 	a->inherit = inherit;
@@ -621,7 +622,8 @@ int attach__process(struct attach *a, pid_t pid)
 				continue; /* the thread exited meanwhile */
 			if (err) {
 				closedir(d);
-				pr_err("cannot watch thread %d of %d: %s", tid, pid, strerror(-err));
+				pr_err("cannot watch thread %d of %d: %s", tid, pid,
+				       strerror(-err));
 				if (err == -EMFILE)
 					pr_hint("raise the open-file limit (ulimit -n)");
 				return err;

@@ -253,7 +253,8 @@ static int cmd_trace(int argc, char **argv)
 				goto out;
 			o.ringbuf_size = (size_t)v << 20;
 			if (o.ringbuf_size & (o.ringbuf_size - 1)) {
-				pr_err("invalid --ringbuf-size '%s': expected a power of two", optarg);
+				pr_err("invalid --ringbuf-size '%s': expected a power of two",
+				       optarg);
 				goto out;
 			}
 			break;
@@ -295,18 +296,23 @@ static int cmd_trace(int argc, char **argv)
 			goto out;
 		}
 	}
-	log_level = verbose < 0 ? LOG_ERR : verbose == 0 ? LOG_WARN : verbose == 1 ? LOG_INFO : LOG_DEBUG;
+	log_level = verbose < 0	 ? LOG_ERR :
+		    verbose == 0 ? LOG_WARN :
+		    verbose == 1 ? LOG_INFO :
+				   LOG_DEBUG;
 	o.verbose = verbose > 0;
 	if (optind < argc) {
 		/* getopt stops at "--" or the first non-option */
 		if (strcmp(argv[optind - 1], "--")) {
-			pr_err("unexpected argument '%s': put the command after '--'", argv[optind]);
+			pr_err("unexpected argument '%s': put the command after '--'",
+			       argv[optind]);
 			goto out;
 		}
 		o.argv = &argv[optind];
 	}
 	if (!o.argv == !o.nr_pids) {
-		pr_err(o.argv ? "give either -p PID or -- COMMAND, not both" : "no target: give -p PID or -- COMMAND");
+		pr_err(o.argv ? "give either -p PID or -- COMMAND, not both" :
+				"no target: give -p PID or -- COMMAND");
 		pr_hint("see 'drip trace --help'");
 		goto out;
 	}

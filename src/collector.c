@@ -29,13 +29,14 @@ struct proc {
 	uint64_t start_time;
 	char *comm, *exe;
 	bool exited;
-	bool replaced; /* its image was replaced by exec: not reported */
-	bool maps_stale; /* exec'd: libraries were not mapped yet when maps were read */
+	bool replaced;	      /* its image was replaced by exec: not reported */
+	bool maps_stale;      /* exec'd: libraries were not mapped yet when maps were read */
 	uint64_t start_ticks; /* /proc start time when first read (0: never): tells pid reuse */
 	struct procmaps *maps;
-	uint32_t heap; /* the process whose blocks it allocates and frees: itself, or (CLONE_VM) its parent's */
-	bool scanned;  /* found in /proc, not through a fork event */
-	bool outside;  /* --cgroup: not in it; its events are ignored, it is not reported */
+	uint32_t
+		heap; /* the process whose blocks it allocates and frees: itself, or (CLONE_VM) its parent's */
+	bool scanned;	 /* found in /proc, not through a fork event */
+	bool outside;	 /* --cgroup: not in it; its events are ignored, it is not reported */
 	bool cg_unknown; /* gone before its cgroup was read */
 };
 
@@ -80,8 +81,8 @@ struct collector {
 	struct symbolizer *sym;
 	struct proc *procs;
 	size_t nr_procs, cap_procs;
-	struct u64map live;	/* tgid -> proc index */
-	struct u64map site_res; /* (proc, stack) -> index into res */
+	struct u64map live;	 /* tgid -> proc index */
+	struct u64map site_res;	 /* (proc, stack) -> index into res */
 	struct u64map stack_ids; /* stack index + 1 -> struct frame_ids * */
 	struct resolved *res;
 	size_t nr_res, cap_res;
@@ -91,7 +92,7 @@ struct collector {
 	collector_file_fn file_fn;
 	void *file_fn_ctx;
 	struct u64map stack_files; /* stack index + 1 -> struct frame_files * */
-	char *cgroup; /* --cgroup's path in the v2 hierarchy, or NULL */
+	char *cgroup;		   /* --cgroup's path in the v2 hierarchy, or NULL */
 	struct u64map alloc_libs;  /* build-id hash of an allocator library -> 1 */
 	struct u64map stack_py;	   /* stack index + 1 -> struct py_frames * */
 	struct python *py;	   /* NULL: Python frames are not named */
@@ -297,8 +298,9 @@ static int proc_new(struct collector *c, pid_t pid, pid_t ppid, uint64_t start, 
 		table__end(c->table, old);
 	}
 	p = &c->procs[c->nr_procs];
-	*p = (struct proc){ .pid = pid, .ppid = ppid, .start_time = start, .nspid = nspid,
-			    .heap = c->nr_procs };
+	*p = (struct proc){
+		.pid = pid, .ppid = ppid, .start_time = start, .nspid = nspid, .heap = c->nr_procs
+	};
 	if (u64map__set(&c->live, (uint64_t)pid, c->nr_procs))
 		return -ENOMEM;
 	return (int)c->nr_procs++;
@@ -440,9 +442,14 @@ const struct collector_counts *collector__counts(const struct collector *c)
 static bool is_forwarding_new(const char *fn)
 {
 	static const char *const names[] = {
-		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
-		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
-		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+		"_Znwm",
+		"_Znam",
+		"_ZnwmRKSt9nothrow_t",
+		"_ZnamRKSt9nothrow_t",
+		"_ZnwmSt11align_val_t",
+		"_ZnamSt11align_val_t",
+		"_ZnwmSt11align_val_tRKSt9nothrow_t",
+		"_ZnamSt11align_val_tRKSt9nothrow_t",
 	};
 
 	for (size_t i = 0; fn && i < sizeof(names) / sizeof(names[0]); i++)
@@ -453,9 +460,10 @@ static bool is_forwarding_new(const char *fn)
 
 static bool is_allocator(const char *fn)
 {
-	static const char *const names[] = { "malloc", "free", "calloc", "realloc",
-					     "reallocarray", "posix_memalign", "aligned_alloc",
-					     "memalign", "valloc", "pvalloc", "cfree" };
+	static const char *const names[] = { "malloc",	      "free",	      "calloc",
+					     "realloc",	      "reallocarray", "posix_memalign",
+					     "aligned_alloc", "memalign",     "valloc",
+					     "pvalloc",	      "cfree" };
 
 	if (!fn)
 		return false;
@@ -471,9 +479,9 @@ static bool is_allocator(const char *fn)
 
 static bool is_syscall_wrapper(const char *fn)
 {
-	static const char *const wrappers[] = { "mmap",	  "mmap64", "__mmap", "munmap",
+	static const char *const wrappers[] = { "mmap",	    "mmap64", "__mmap",	  "munmap",
 						"__munmap", "mremap", "__mremap", "brk",
-						"__brk",  "sbrk",   "__sbrk", "syscall" };
+						"__brk",    "sbrk",   "__sbrk",	  "syscall" };
 
 	for (size_t i = 0; fn && i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
 		if (!strcmp(fn, wrappers[i]))
@@ -493,7 +501,8 @@ static void drop_syscall_slot(struct resolved *r, uint32_t flags)
 		return;
 	if (flags & DRIP_STACK_SITE_FIRST) {
 		/* a DWARF walk: the wrappers (sbrk calls __brk) come first, then their caller */
-		for (int i = 0; i < 3 && r->nr > 1 && is_syscall_wrapper(r->frames[0].function); i++)
+		for (int i = 0; i < 3 && r->nr > 1 && is_syscall_wrapper(r->frames[0].function);
+		     i++)
 			drop_frame(r, 0);
 		return;
 	}
@@ -553,10 +562,10 @@ static bool is_eval_loop(const struct rframe *f)
 static bool is_call_glue(const struct rframe *f)
 {
 	static const char *const glue[] = {
-		"_PyEval_Vector",	 "_PyFunction_Vectorcall", "PyEval_EvalCode",
-		"_PyEval_EvalCode",	 "function_code_fastcall", "_PyObject_VectorcallTstate",
-		"PyObject_Vectorcall",	 "_PyObject_MakeTpCall",   "_PyObject_Call",
-		"PyObject_Call",	 "_PyEval_EvalFrame",	   "call_function",
+		"_PyEval_Vector",	"_PyFunction_Vectorcall", "PyEval_EvalCode",
+		"_PyEval_EvalCode",	"function_code_fastcall", "_PyObject_VectorcallTstate",
+		"PyObject_Vectorcall",	"_PyObject_MakeTpCall",	  "_PyObject_Call",
+		"PyObject_Call",	"_PyEval_EvalFrame",	  "call_function",
 		"_PyObject_Vectorcall", "PyVectorcall_Call",
 	};
 
@@ -616,7 +625,8 @@ static void merge_python(struct collector *c, struct resolved *r, const struct p
 		if (!is_eval_loop(&r->frames[i]))
 			continue;
 		runs--;
-		for (uint32_t j = i; j-- > 0 && !is_eval_loop(&r->frames[j]) && hidden_near(r, i, j);)
+		for (uint32_t j = i;
+		     j-- > 0 && !is_eval_loop(&r->frames[j]) && hidden_near(r, i, j);)
 			hide[j] = true;
 		for (uint32_t j = i + 1;
 		     j < r->nr && !is_eval_loop(&r->frames[j]) && hidden_near(r, i, j); j++)
@@ -635,7 +645,8 @@ static void merge_python(struct collector *c, struct resolved *r, const struct p
 					pyf = (struct python_frame){ 0 };
 				out[n++] = (struct rframe){ .python = true,
 							    .addr = f->code,
-							    .file_offset = (uint64_t)(uint32_t)f->instr,
+							    .file_offset =
+								    (uint64_t)(uint32_t)f->instr,
 							    .function = pyf.function,
 							    .file = pyf.file,
 							    .line = pyf.line };
@@ -702,8 +713,8 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 		/* the kernel named the file (build-id) while the process ran: best evidence */
 		if (fids && i < fids->nr && fids->ids[i].status == DRIP_FRAME_ID_VALID &&
 		    !symbolizer__resolve_build_id(c->sym, fids->ids[i].build_id,
-						  sizeof(fids->ids[i].build_id), fids->ids[i].offset,
-						  &si)) {
+						  sizeof(fids->ids[i].build_id),
+						  fids->ids[i].offset, &si)) {
 			r->frames[i].addr = ips[i];
 			r->frames[i].module = si.module;
 			r->frames[i].function = si.function;
@@ -743,10 +754,10 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
 	 * its probes arrived): that library's memory, not the program's */
 	if (!r->in_allocator && (flags & (DRIP_STACK_SYSCALL | DRIP_STACK_SITE_FIRST)) && r->nr &&
 	    r->frames[0].build_id_len)
-		r->in_allocator = u64map__get(&c->alloc_libs,
-					      build_id_key(r->frames[0].build_id,
-							   r->frames[0].build_id_len),
-					      &(uint64_t){ 0 });
+		r->in_allocator =
+			u64map__get(&c->alloc_libs,
+				    build_id_key(r->frames[0].build_id, r->frames[0].build_id_len),
+				    &(uint64_t){ 0 });
 	if (c->py && u64map__get(&c->stack_py, (uint64_t)stack + 1, &fid_ptr))
 		merge_python(c, r, p, (const struct py_frames *)(uintptr_t)fid_ptr);
 	if (u64map__set(&c->site_res, site_key(proc, stack), c->nr_res)) {
@@ -762,8 +773,8 @@ static void resolve_site(struct collector *c, uint32_t proc, uint32_t stack)
  * once the call had released ours, and its record came first: it displaced
  * ours then, counted as an implied free, which this release explains.
  */
-static void release(struct collector *c, int proc, uint64_t addr, uint64_t ts_limit,
-		    uint64_t ts, bool counted_unknown)
+static void release(struct collector *c, int proc, uint64_t addr, uint64_t ts_limit, uint64_t ts,
+		    bool counted_unknown)
 {
 	struct table_freed f;
 	int err = table__free_at(c->table, proc, addr, ts_limit, ts, &f);
@@ -895,8 +906,8 @@ static void release_range(struct collector *c, uint32_t proc, uint64_t addr, uin
 
 static bool is_realloc(uint32_t fn)
 {
-	return fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY ||
-	       fn == DRIP_FN_REALLOC_KEEP || fn == DRIP_FN_XALLOCX;
+	return fn == DRIP_FN_REALLOC || fn == DRIP_FN_REALLOCARRAY || fn == DRIP_FN_REALLOC_KEEP ||
+	       fn == DRIP_FN_XALLOCX;
 }
 
 static void on_free(struct collector *c, const struct drip_ev_free *ev)
@@ -946,7 +957,7 @@ static bool same_as_scanned(const struct proc *p, const struct drip_ev_proc *ev)
 	long hz = sysconf(_SC_CLK_TCK);
 	uint64_t slack = 2 * (1000000000ULL / (hz > 0 ? hz : 100));
 	uint64_t d = p->start_time > ev->start_time ? p->start_time - ev->start_time :
-						       ev->start_time - p->start_time;
+						      ev->start_time - p->start_time;
 
 	return p->scanned && !p->exited && d <= slack;
 }
@@ -982,7 +993,7 @@ static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
 	}
 	take_cgroup_verdict(&c->procs[i], ev);
 	if (!u64map__get(&c->live, ev->ppid, &pi))
-		return; /* its parent is unknown: so is what it inherited */
+		return;		    /* its parent is unknown: so is what it inherited */
 	if (c->procs[i].cg_unknown) /* gone already: it was forked into its parent's cgroup */
 		c->procs[i].outside = c->procs[pi].outside;
 	if (ev->flags & DRIP_PROC_SHARED_VM)
@@ -1100,7 +1111,8 @@ int collector__on_event(struct collector *c, const void *data, size_t size)
 		uint64_t old;
 
 		if (size < offsetof(struct drip_ev_stack_files, files) || s->nr > DRIP_MAX_FRAMES ||
-		    size < offsetof(struct drip_ev_stack_files, files) + s->nr * sizeof(s->files[0]))
+		    size < offsetof(struct drip_ev_stack_files, files) +
+				    s->nr * sizeof(s->files[0]))
 			goto bad;
 		idx = stacks__find(c->stacks, s->hash); /* its STACK record came first */
 		if (idx < 0 || u64map__get(&c->stack_files, (uint64_t)idx + 1, &old))
@@ -1562,7 +1574,8 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rs->allocs = st ? st->allocs : a->count;
 		rs->frees = st ? st->frees : 0;
 		rs->inherited_frees = st ? st->inherited_frees : 0;
-		rs->oldest_age_s = so->now_ns > a->oldest_ts ? (so->now_ns - a->oldest_ts) / 1e9 : 0;
+		rs->oldest_age_s =
+			so->now_ns > a->oldest_ts ? (so->now_ns - a->oldest_ts) / 1e9 : 0;
 		rs->frames = &o->frames[fi];
 		rs->nr_frames = put_frames(c, r, &o->frames[fi], nr_frames - fi);
 		fi += rs->nr_frames;
@@ -1659,10 +1672,9 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 	o->r.totals.unknown_frees = c->n.unknown_frees;
 	o->r.totals.inherited_frees = c->n.inherited_frees;
 	o->r.totals.events_lost = bpf_lost + c->n.implied_frees + c->n.bad_records;
-	o->r.totals.unwind_failures =
-		so->bpf_drops ?
-			so->bpf_drops[DRIP_STAT_STACK_ERR] + so->bpf_drops[DRIP_STAT_UNWIND_FAIL] :
-			0;
+	o->r.totals.unwind_failures = so->bpf_drops ? so->bpf_drops[DRIP_STAT_STACK_ERR] +
+							      so->bpf_drops[DRIP_STAT_UNWIND_FAIL] :
+						      0;
 	/*
 	 * Incomplete: an event or a whole stack was lost.  A walk cut short is
 	 * counted in unwind_failures and flagged on its stack ("truncated").

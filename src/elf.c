@@ -72,7 +72,7 @@ struct elf_file {
 	uint8_t *mem; /* copy kept by elf_file__open_mem */
 	uint64_t size;
 	bool dyn;
-	bool interp; /* has PT_INTERP: the dynamic loader maps libraries */
+	bool interp;		    /* has PT_INTERP: the dynamic loader maps libraries */
 	uint64_t dyn_off, dyn_size; /* PT_DYNAMIC, checked to lie in the file; 0 when none */
 	uint8_t build_id[MAX_BUILD_ID];
 	size_t build_id_len;

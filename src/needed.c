@@ -17,8 +17,13 @@
 
 /* Debian multiarch first, then the classic directories */
 static const char *const system_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
-	"/lib", "/usr/lib", "/usr/local/lib",
+	"/lib/x86_64-linux-gnu",
+	"/usr/lib/x86_64-linux-gnu",
+	"/lib64",
+	"/usr/lib64",
+	"/lib",
+	"/usr/lib",
+	"/usr/local/lib",
 };
 
 struct dyn_info {
@@ -120,7 +125,7 @@ int needed__resolve(const char *name, char *out)
 int needed__closure(const char *path, size_t max, void (*fn)(const char *path, void *ctx),
 		    void *ctx)
 {
-	char (*queue)[PATH_MAX];
+	char(*queue)[PATH_MAX];
 	size_t head = 0, tail = 0;
 
 	queue = calloc(max ? max : 1, sizeof(*queue));
@@ -158,8 +163,8 @@ int needed__closure(const char *path, size_t max, void (*fn)(const char *path, v
 			bool seen = false;
 
 			if (read_str(e, d, d->needed[i], name) ||
-			    resolve(name, origin, rpath[0] ? rpath : NULL, runpath[0] ? runpath : NULL,
-				    found) ||
+			    resolve(name, origin, rpath[0] ? rpath : NULL,
+				    runpath[0] ? runpath : NULL, found) ||
 			    !realpath(found, real))
 				continue;
 			for (size_t k = 0; k < tail && !seen; k++)

@@ -99,7 +99,8 @@ int session__open(const struct session_opts *o, struct session **out)
 	if (o->cgroup_fd >= 0) {
 		__u32 zero = 0, fd = o->cgroup_fd;
 
-		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.cgroup_filter), &zero, &fd, BPF_ANY)) {
+		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.cgroup_filter), &zero, &fd,
+					BPF_ANY)) {
 			err = -errno;
 			pr_err("cannot use the --cgroup directory in BPF: %s", strerror(-err));
 			goto err_free;

@@ -66,7 +66,7 @@ enum module_state { MOD_NEW, MOD_LOADED, MOD_FAILED, MOD_PSEUDO };
 enum src_state { SRC_NEW, SRC_READY, SRC_NONE };
 
 struct module {
-	struct module *next; /* hash chain */
+	struct module *next;	 /* hash chain */
 	struct module *next_bid; /* build-id chain */
 	uint64_t hash;
 	uint64_t inode;
@@ -104,7 +104,7 @@ struct dname {
 struct symbolizer {
 	struct module **buckets;
 	struct module *by_build_id[BID_BUCKETS]; /* loaded modules that have one */
-	size_t nr_buckets; /* a power of two */
+	size_t nr_buckets;			 /* a power of two */
 	size_t nr_modules;
 	size_t nr_loaded;
 	char *debug_root;

@@ -31,7 +31,7 @@
 
 static volatile sig_atomic_t stop_requests;
 static volatile sig_atomic_t stop_from_tty; /* the first stop was the terminal's Ctrl-C */
-static struct rlimit saved_nofile; /* before attach raised it: the command gets this one */
+static struct rlimit saved_nofile;	    /* before attach raised it: the command gets this one */
 
 /* First Ctrl-C: stop (with --grace); second: report at once; third: die. */
 static void on_stop_signal(int sig, siginfo_t *info, void *uc)
@@ -68,11 +68,11 @@ struct tracer {
 	struct attach *a;
 	struct unwinder *u; /* NULL: frame pointers only */
 	struct collector *c;
-	struct python *py; /* NULL: no stacks, so no Python frames */
-	pid_t child;	   /* -- COMMAND, or 0 */
+	struct python *py;     /* NULL: no stacks, so no Python frames */
+	pid_t child;	       /* -- COMMAND, or 0 */
 	bool child_shares_tty; /* in drip's process group, the terminal's foreground */
 	int cgroup_fd;	       /* --cgroup's directory, or -1 */
-	int child_status;  /* once reaped */
+	int child_status;      /* once reaped */
 	bool child_reaped;
 	uint64_t t_start;
 	uint64_t records; /* ring-buffer records consumed */
@@ -159,7 +159,8 @@ static void say_binder(struct tracer *t, pid_t pid)
 	x = allocsyms__binder(flags, t->nr_order, ALLOCSYMS_CXX | ALLOCSYMS_CXX_RUNTIME);
 	if (c >= 0)
 		pr_info("PID %d binds malloc in '%s'%s%s", pid, t->order[c],
-			x >= 0 && x != c ? ", operator new in " : "", x >= 0 && x != c ? t->order[x] : "");
+			x >= 0 && x != c ? ", operator new in " : "",
+			x >= 0 && x != c ? t->order[x] : "");
 }
 
 /*
@@ -635,7 +636,8 @@ static int check_allocator(const char *cmd, const char *path)
 
 	if (elf_file__open(path, &elf))
 		return 0; /* not ELF (a script): its interpreter decides */
-	err = !elf_file__has_interp(elf) && elf_file__func_offset(elf, "malloc", &off) ? -ENOENT : 0;
+	err = !elf_file__has_interp(elf) && elf_file__func_offset(elf, "malloc", &off) ? -ENOENT :
+											 0;
 	elf_file__close(elf);
 	if (err) {
 		pr_err("cannot trace '%s': a static executable without malloc symbols", cmd);
@@ -843,7 +845,8 @@ int trace__run(const struct trace_opts *o)
 	}
 	pr_info("attached to %zu process%s (%zu threads), %zu allocator file%s probed",
 		collector__nr_live(t.c), collector__nr_live(t.c) == 1 ? "" : "es",
-		attach__nr_threads(t.a), attach__nr_files(t.a), attach__nr_files(t.a) == 1 ? "" : "s");
+		attach__nr_threads(t.a), attach__nr_files(t.a),
+		attach__nr_files(t.a) == 1 ? "" : "s");
 
 	t.t_start = now_ns();
 	if (go_fd >= 0 && stop_requests) {

@@ -184,7 +184,7 @@ static bool group_owner_alive(const char *grp)
 int tracefs__clean_stale(void)
 {
 	char path[256], line[4352];
-	char (*stale)[2][128] = NULL;
+	char(*stale)[2][128] = NULL;
 	size_t nr = 0, cap = 0;
 	int removed = 0;
 	FILE *f;

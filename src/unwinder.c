@@ -31,7 +31,7 @@ struct unwinder {
 	struct session *s;
 	int rows_fd, tables_fd, files_fd, requested_fd;
 	uint32_t rows_cap, rows_used;
-	uint32_t next_table; /* table ids start at 1 */
+	uint32_t next_table;	  /* table ids start at 1 */
 	struct file_entry *files; /* file id i + 1 is files[i] */
 	size_t nr_files, cap_files;
 	struct unwinder_stats st;
@@ -248,8 +248,8 @@ void unwinder__learn_maps(struct unwinder *u, pid_t pid, const struct procmaps *
 	}
 }
 
-int unwinder__need_file(struct unwinder *u, pid_t pid, uint64_t dev, uint64_t ino,
-			uint64_t start, uint64_t end)
+int unwinder__need_file(struct unwinder *u, pid_t pid, uint64_t dev, uint64_t ino, uint64_t start,
+			uint64_t end)
 {
 	struct drip_file_key k = { .dev = dev, .ino = ino };
 	struct procmaps *maps = NULL;

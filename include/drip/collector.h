@@ -26,7 +26,8 @@ struct collector_counts {
 	uint64_t bad_records;	 /* malformed ring-buffer records */
 	uint64_t exec_released;	 /* blocks released because their image was replaced */
 	uint64_t late_frees;	 /* frees drained from the overflow map */
-	uint64_t allocator_mmaps; /* mmaps an allocator made inside free (stack says so): not counted */
+	uint64_t
+		allocator_mmaps; /* mmaps an allocator made inside free (stack says so): not counted */
 	uint64_t inherited_frees; /* frees of blocks a child inherited at fork: not in frees */
 	uint64_t attach_gaps;	  /* allocator files a process mapped before drip probed them */
 };

@@ -24,26 +24,26 @@ enum drip_fn {
 	DRIP_FN_MEMALIGN,
 	DRIP_FN_VALLOC,
 	DRIP_FN_PVALLOC,
-	DRIP_FN_MMAP,	/* anonymous mmap made outside the allocator */
+	DRIP_FN_MMAP, /* anonymous mmap made outside the allocator */
 	DRIP_FN_MUNMAP,
 	DRIP_FN_MREMAP, /* alloc: old_addr moved/resized to addr (only if old_addr is tracked) */
 	DRIP_FN_BRK,	/* alloc: the break grew by size at addr; free: it shrank to addr by len */
 	DRIP_FN_REALLOC_KEEP, /* realloc whose NULL result never frees (musl; jemalloc rallocx) */
-	DRIP_FN_XALLOCX,      /* jemalloc xallocx(p, size, extra, flags): resizes in place or not at all */
+	DRIP_FN_XALLOCX, /* jemalloc xallocx(p, size, extra, flags): resizes in place or not at all */
 	DRIP_FN__COUNT
 };
 
 enum drip_ev_type {
-	DRIP_EV_ALLOC = 1, /* struct drip_ev_alloc */
-	DRIP_EV_FREE,	   /* struct drip_ev_free */
-	DRIP_EV_STACK,	   /* struct drip_ev_stack, precedes the first alloc using it */
-	DRIP_EV_FORK,	   /* struct drip_ev_proc: new process (not thread) */
-	DRIP_EV_EXEC,	   /* struct drip_ev_proc: image replaced */
-	DRIP_EV_EXIT,	   /* struct drip_ev_proc: last thread gone */
-	DRIP_EV_STACK_IDS, /* struct drip_ev_stack_ids, right after its DRIP_EV_STACK */
+	DRIP_EV_ALLOC = 1,   /* struct drip_ev_alloc */
+	DRIP_EV_FREE,	     /* struct drip_ev_free */
+	DRIP_EV_STACK,	     /* struct drip_ev_stack, precedes the first alloc using it */
+	DRIP_EV_FORK,	     /* struct drip_ev_proc: new process (not thread) */
+	DRIP_EV_EXEC,	     /* struct drip_ev_proc: image replaced */
+	DRIP_EV_EXIT,	     /* struct drip_ev_proc: last thread gone */
+	DRIP_EV_STACK_IDS,   /* struct drip_ev_stack_ids, right after its DRIP_EV_STACK */
 	DRIP_EV_STACK_FILES, /* struct drip_ev_stack_files, right after its DRIP_EV_STACK */
-	DRIP_EV_NEED_FILE,   /* struct drip_ev_need_file: a frame in a file user space has no entry for */
-	DRIP_EV_PY_STACK,    /* struct drip_ev_py_stack, right after its DRIP_EV_STACK */
+	DRIP_EV_NEED_FILE, /* struct drip_ev_need_file: a frame in a file user space has no entry for */
+	DRIP_EV_PY_STACK, /* struct drip_ev_py_stack, right after its DRIP_EV_STACK */
 };
 
 struct drip_ev_hdr {
@@ -88,8 +88,8 @@ struct drip_ev_free {
 struct drip_ev_stack {
 	struct drip_ev_hdr hdr;
 	__u64 hash;
-	__u32 nr; /* frames in ips[]; frames[0] is the allocator's caller */
-	__u32 flags; /* enum drip_stack_flags */
+	__u32 nr;		    /* frames in ips[]; frames[0] is the allocator's caller */
+	__u32 flags;		    /* enum drip_stack_flags */
 	__u64 ips[DRIP_MAX_FRAMES]; /* only nr are sent */
 };
 
@@ -137,18 +137,18 @@ struct drip_ev_need_file {
 };
 
 enum drip_stack_flags {
-	DRIP_STACK_TRUNCATED = 1 << 0, /* walk hit DRIP_MAX_FRAMES */
-	DRIP_STACK_SYSCALL = 1 << 1,   /* ips[0] is [sp] at a syscall, ips[1] the syscall site */
+	DRIP_STACK_TRUNCATED = 1 << 0,	/* walk hit DRIP_MAX_FRAMES */
+	DRIP_STACK_SYSCALL = 1 << 1,	/* ips[0] is [sp] at a syscall, ips[1] the syscall site */
 	DRIP_STACK_SITE_FIRST = 1 << 2, /* ips[0] is the syscall site, ips[1] its caller (DWARF) */
 };
 
 struct drip_ev_proc {
 	struct drip_ev_hdr hdr;
-	__u32 ppid;  /* parent tgid (FORK) */
-	__u32 nspid; /* tgid in its own PID namespace */
-	__u64 start_time; /* task start, ns since boot: (tgid, start_time) names a process */
+	__u32 ppid;	    /* parent tgid (FORK) */
+	__u32 nspid;	    /* tgid in its own PID namespace */
+	__u64 start_time;   /* task start, ns since boot: (tgid, start_time) names a process */
 	__u8 filename[256]; /* EXEC: the path given to execve, NUL-terminated */
-	__u32 flags; /* FORK: enum drip_proc_flags */
+	__u32 flags;	    /* FORK: enum drip_proc_flags */
 	__u32 pad;
 };
 
@@ -213,18 +213,18 @@ struct drip_py_proc {
 	__u32 tstate_next;	/* PyThreadState.next */
 	__u32 tstate_thread_id; /* PyThreadState.thread_id: pthread_self(), the fs base */
 	__u32 tstate_frame;	/* PyThreadState.cframe (3.11, 3.12) or .frame (3.10) */
-	__u32 cframe_frame;	/* _PyCFrame.current_frame; DRIP_PY_NONE: tstate_frame is the frame */
-	__u32 frame_code;	/* f_code */
-	__u32 frame_previous;	/* previous (3.11+) or f_back (3.10) */
-	__u32 frame_instr;	/* prev_instr or f_lasti */
-	__u32 frame_entry;	/* is_entry (ENTRY_FLAG) or owner (ENTRY_SHIM) */
-	__u32 frame_size;	/* bytes to read per frame (<= DRIP_PY_FRAME_MAX) */
-	__u32 code_start;	/* offset of the first instruction in the code object */
-	__u32 instr_kind;	/* enum drip_py_instr */
-	__u32 entry_kind;	/* enum drip_py_entry */
-	__u32 shim_owner;	/* ENTRY_SHIM: the owner value of shim frames */
-	__u32 interp_next;	/* PyInterpreterState.next: threads of subinterpreters too */
-	__u32 frame_stack; /* frames lie on a data stack, each below the one it called (3.11+) */
+	__u32 cframe_frame;   /* _PyCFrame.current_frame; DRIP_PY_NONE: tstate_frame is the frame */
+	__u32 frame_code;     /* f_code */
+	__u32 frame_previous; /* previous (3.11+) or f_back (3.10) */
+	__u32 frame_instr;    /* prev_instr or f_lasti */
+	__u32 frame_entry;    /* is_entry (ENTRY_FLAG) or owner (ENTRY_SHIM) */
+	__u32 frame_size;     /* bytes to read per frame (<= DRIP_PY_FRAME_MAX) */
+	__u32 code_start;     /* offset of the first instruction in the code object */
+	__u32 instr_kind;     /* enum drip_py_instr */
+	__u32 entry_kind;     /* enum drip_py_entry */
+	__u32 shim_owner;     /* ENTRY_SHIM: the owner value of shim frames */
+	__u32 interp_next;    /* PyInterpreterState.next: threads of subinterpreters too */
+	__u32 frame_stack;    /* frames lie on a data stack, each below the one it called (3.11+) */
 	__u32 pad;
 };
 
@@ -259,7 +259,7 @@ struct drip_config {
 	__u32 follow_children;
 	__u32 trace_mmap;
 	__u32 capture_stacks;
-	__u32 wakeup_bytes; /* force a wake-up when this much data waits */
+	__u32 wakeup_bytes;   /* force a wake-up when this much data waits */
 	__u32 empty_programs; /* benchmark: probes fire, programs return at once */
 	__u32 dwarf;	      /* unwind with the tables (else frame pointers only) */
 	__u32 cgroup_filter;  /* --cgroup: the cgroup_filter map holds its directory */

@@ -15,7 +15,7 @@
 enum weight { WEIGHT_BYTES, WEIGHT_COUNT };
 
 struct format_opts {
-	size_t top;	    /* text: stacks shown */
+	size_t top; /* text: stacks shown */
 	bool verbose;
 	enum weight weight; /* folded, svg, html: what a frame's width means */
 	bool per_pid;	    /* folded, svg, html: a process frame at the root */

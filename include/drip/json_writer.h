@@ -22,7 +22,7 @@ void json__obj_end(struct json_writer *w);
 void json__arr_start(struct json_writer *w);
 void json__arr_end(struct json_writer *w);
 void json__key(struct json_writer *w, const char *key);
-void json__str(struct json_writer *w, const char *s);		 /* NULL -> null */
+void json__str(struct json_writer *w, const char *s);		   /* NULL -> null */
 void json__strn(struct json_writer *w, const char *s, size_t len); /* arbitrary bytes */
 void json__u64(struct json_writer *w, uint64_t v);
 void json__i64(struct json_writer *w, int64_t v);

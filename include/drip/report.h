@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DRIP_VERSION "0.1.0"
+#define DRIP_VERSION	   "0.1.0"
 #define DRIP_REPORT_FORMAT 1
 
 enum frame_kind {
@@ -40,7 +40,7 @@ struct report_stack {
 	uint64_t allocs;
 	uint64_t frees;
 	uint64_t inherited_frees; /* blocks the process inherited at fork from this stack, freed */
-	double oldest_age_s; /* age of the oldest outstanding block, at report time */
+	double oldest_age_s;	  /* age of the oldest outstanding block, at report time */
 	size_t nr_frames;
 	const struct report_frame *frames; /* frames[0]: the allocator's caller */
 };

@@ -22,8 +22,8 @@ struct session_opts {
 	bool follow_children;
 	bool trace_mmap;
 	bool stacks;
-	bool empty_programs; /* benchmark the per-hit floor */
-	bool dwarf;	     /* unwind with CFI tables */
+	bool empty_programs;  /* benchmark the per-hit floor */
+	bool dwarf;	      /* unwind with CFI tables */
 	uint32_t unwind_rows; /* capacity of the BPF rows array */
 	int cgroup_fd;	      /* --cgroup: its directory, open; -1: none */
 	/* every ring-buffer record; return non-zero to stop consuming */

@@ -14,12 +14,12 @@
 #define DRIP_UNWIND_H
 
 enum drip_cfa_type {
-	DRIP_CFA_NONE = 0,   /* no CFI here (gap between FDEs): try frame pointers */
-	DRIP_CFA_RSP,	     /* CFA = rsp + cfa_off */
-	DRIP_CFA_RBP,	     /* CFA = rbp + cfa_off */
-	DRIP_CFA_UNDEFINED,  /* return address undefined: outermost frame (_start, clone) */
-	DRIP_CFA_SIGNAL,     /* signal trampoline (__restore_rt): registers in the ucontext at rsp */
-	DRIP_CFA_PLT,	     /* PLT stub: CFA = rsp + 8, or rsp + 16 when (rip & 15) >= cfa_off (11) */
+	DRIP_CFA_NONE = 0,  /* no CFI here (gap between FDEs): try frame pointers */
+	DRIP_CFA_RSP,	    /* CFA = rsp + cfa_off */
+	DRIP_CFA_RBP,	    /* CFA = rbp + cfa_off */
+	DRIP_CFA_UNDEFINED, /* return address undefined: outermost frame (_start, clone) */
+	DRIP_CFA_SIGNAL,    /* signal trampoline (__restore_rt): registers in the ucontext at rsp */
+	DRIP_CFA_PLT, /* PLT stub: CFA = rsp + 8, or rsp + 16 when (rip & 15) >= cfa_off (11) */
 	DRIP_CFA_EXPRESSION, /* a DWARF expression drip does not evaluate: try frame pointers */
 };
 
@@ -57,7 +57,7 @@ struct drip_file_key {
 
 /* What user space knows about a file: its table and how to get an ELF vaddr. */
 struct drip_file_info {
-	__u32 table;  /* index into the tables map; 0: no table (frame pointers) */
+	__u32 table; /* index into the tables map; 0: no table (frame pointers) */
 	__u32 pad;
 	__s64 vaddr_delta; /* ELF vaddr = file offset + vaddr_delta (its executable segment) */
 };

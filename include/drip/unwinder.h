@@ -40,8 +40,8 @@ int unwinder__preload(struct unwinder *u, const char *path);
  * BPF met a frame in file (dev, ino), mapped at [start, end) in pid.
  * 0, or -errno (the process is gone: BPF will ask again for another one).
  */
-int unwinder__need_file(struct unwinder *u, pid_t pid, uint64_t dev, uint64_t ino,
-			uint64_t start, uint64_t end);
+int unwinder__need_file(struct unwinder *u, pid_t pid, uint64_t dev, uint64_t ino, uint64_t start,
+			uint64_t end);
 
 /* The file (dev, ino) as frames carry it, or NULL: its path and parsed ELF (may be NULL). */
 const char *unwinder__file(const struct unwinder *u, uint64_t dev, uint64_t ino,

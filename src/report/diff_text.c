@@ -113,7 +113,6 @@ static int cmp_change(const void *a, const void *b, void *ctx)
 	return strncmp(x->id, y->id, 17);
 }
 
-
 /* "+409600 B (+400.0 KiB)", "-12 B", "0 B" */
 static void put_delta_bytes(FILE *f, uint64_t old, uint64_t now)
 {
@@ -184,7 +183,8 @@ static void print_change(FILE *f, struct sbuf *b, size_t rank, const struct chan
 		!held_now		     ? "gone" :
 		c->now.bytes >= c->old.bytes ? "grew" :
 					       "shrank",
-		units__bytes(ho, c->old.bytes), units__bytes(hn, c->now.bytes), c->old.allocs, c->now.allocs);
+		units__bytes(ho, c->old.bytes), units__bytes(hn, c->now.bytes), c->old.allocs,
+		c->now.allocs);
 	put_delta_count(f, c->old.allocs, c->now.allocs);
 	memcpy(id, c->id, 16);
 	id[16] = '\0';
@@ -206,7 +206,8 @@ static void print_header(FILE *f, const struct report *old, const struct report 
 	char ho[16], hn[16];
 
 	fputs("drip " DRIP_VERSION " diff: outstanding ", f);
-	fprintf(f, "%s -> %s: ", units__bytes(ho, a->outstanding_bytes), units__bytes(hn, b->outstanding_bytes));
+	fprintf(f, "%s -> %s: ", units__bytes(ho, a->outstanding_bytes),
+		units__bytes(hn, b->outstanding_bytes));
 	put_delta_bytes(f, a->outstanding_bytes, b->outstanding_bytes);
 	fprintf(f, " (%" PRIu64 " -> %" PRIu64 " B)\n", a->outstanding_bytes, b->outstanding_bytes);
 	fprintf(f, "blocks %" PRIu64 " -> %" PRIu64 " (", a->outstanding_allocs,

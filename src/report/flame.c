@@ -582,7 +582,6 @@ const char *flame__title(const struct format_opts *o)
 	return o && o->base ? "drip: memory growth (new vs old)" : "drip: outstanding memory";
 }
 
-
 const char *flame__bytes(char buf[48], uint64_t v)
 {
 	char hb[16];

@@ -11,12 +11,9 @@ static const char *const ext_svg[] = { ".svg", NULL };
 static const char *const ext_html[] = { ".html", ".htm", NULL };
 
 static const struct report_format formats[] = {
-	{ "text", ext_text, false, format_text },
-	{ "json", ext_json, false, format_json },
-	{ "folded", ext_folded, false, format_folded },
-	{ "pprof", ext_pprof, true, format_pprof },
-	{ "svg", ext_svg, false, format_svg },
-	{ "html", ext_html, false, format_html },
+	{ "text", ext_text, false, format_text },	{ "json", ext_json, false, format_json },
+	{ "folded", ext_folded, false, format_folded }, { "pprof", ext_pprof, true, format_pprof },
+	{ "svg", ext_svg, false, format_svg },		{ "html", ext_html, false, format_html },
 };
 
 const struct report_format *format__find(const char *name)

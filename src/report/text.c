@@ -95,7 +95,6 @@ static const char *base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
-
 /* "6.2 MiB (6553600 B)", or "512 B" when that is already exact */
 static void put_size(FILE *f, uint64_t v)
 {
@@ -262,7 +261,8 @@ static void print_group(FILE *f, size_t rank, const struct group *g, bool verbos
 	fprintf(f, " in %" PRIu64 " alloc%s, %" PRIu32 " process%s", g->allocs, plural(g->allocs),
 		g->pids, g->pids == 1 ? "" : "es");
 	if (g->pids > 1)
-		fprintf(f, " (%s .. %s each)", units__bytes(lo, g->min_bytes), units__bytes(hi, g->max_bytes));
+		fprintf(f, " (%s .. %s each)", units__bytes(lo, g->min_bytes),
+			units__bytes(hi, g->max_bytes));
 	fputs(", stack ", f);
 	put_stack_id(f, s->stack_id);
 	fputc('\n', f);
