@@ -999,8 +999,14 @@ static long py_frames_8(__u32 i, void *data)
  * namespace, unlike native_thread_id).  Only processes user space found to
  * be CPython get here.
  */
-static __always_inline void py_walk(struct thread_state *ts, const struct drip_py_proc *cfg)
+/*
+ * A global function: the verifier checks it once, not once per allocator's
+ * return program (it roughly tripled drip's start-up CPU inlined).
+ */
+__attribute__((noinline)) int py_walk(struct thread_state *ts, const struct drip_py_proc *cfg)
 {
+	if (!ts || !cfg)
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct loop_ctx lc = { .ts = ts };
 	struct py_walk *w = &ts->pyw;
@@ -1030,7 +1036,7 @@ static __always_inline void py_walk(struct thread_state *ts, const struct drip_p
 			bpf_probe_read_user(&w->cur, 8, (void *)(w->interp + w->cfg.interp_tstate));
 		bpf_loop(256, py_thread_step, &lc, 0);
 		if (!w->tstate)
-			return; /* a thread that runs no Python (yet): native frames only */
+			return 0; /* a thread that runs no Python (yet): native frames only */
 		if (bpf_probe_read_user(&p, 8, (void *)(w->tstate + w->cfg.tstate_frame)))
 			goto fault;
 	}
@@ -1044,10 +1050,11 @@ static __always_inline void py_walk(struct thread_state *ts, const struct drip_p
 		goto fault;
 	if (w->truncated || w->frame)
 		ts->py.flags = DRIP_STACK_TRUNCATED;
-	return;
+	return 0;
 fault:
 	stat_inc(DRIP_STAT_PY_FAULT);
 	ts->py.flags = DRIP_STACK_TRUNCATED;
+	return 0;
 }
 
 /* The hash of a stack with Python frames: its native hash h, then the frames'. */
