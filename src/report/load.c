@@ -454,6 +454,30 @@ static int load_array(struct loader *l, int (*item)(struct loader *l, size_t i))
 	}
 }
 
+/*
+ * One element of a top-level array: room made in *items (holding *n of
+ * *cap), zeroed, then loaded as an object. The element, or NULL with
+ * l->jp.err set.
+ */
+static void *load_element(struct loader *l, const char *arr, size_t i, void *items, size_t *cap,
+			  size_t *n, size_t size, const char *const *keys, int nkeys,
+			  uint32_t required, member_fn fn)
+{
+	void *e;
+
+	if (grow(items, cap, *n, size)) {
+		json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	e = memset((char *)*(void **)items + *n * size, 0, size);
+	l->arr = arr;
+	l->i = i;
+	if (load_object(l, keys, nkeys, required, fn, e, NULL))
+		return NULL;
+	(*n)++;
+	return e;
+}
+
 /* totals */
 
 static const char *const totals_keys[] = {
@@ -533,17 +557,12 @@ static int proc_member(struct loader *l, int k, void *obj)
 static int load_process(struct loader *l, size_t i)
 {
 	struct loaded *ld = l->ld;
-	struct report_process *p;
 
-	if (grow(&ld->procs, &ld->cap_procs, ld->r.nr_processes, sizeof(*p)))
-		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
-	p = memset(&ld->procs[ld->r.nr_processes], 0, sizeof(*p));
-	l->arr = "processes";
-	l->i = i;
-	if (load_object(l, proc_keys, P__N, (1u << P_INH_BYTES) - 1, proc_member, p, NULL))
-		return l->jp.err;
-	ld->r.nr_processes++;
-	return 0;
+	return load_element(l, "processes", i, &ld->procs, &ld->cap_procs, &ld->r.nr_processes,
+			    sizeof(*ld->procs), proc_keys, P__N, (1u << P_INH_BYTES) - 1,
+			    proc_member) ?
+		       0 :
+		       l->jp.err;
 }
 
 /* merged[] */
@@ -578,15 +597,11 @@ static int load_merged(struct loader *l, size_t i)
 	struct loaded *ld = l->ld;
 	struct report_merged *m;
 
-	if (grow(&ld->merged, &ld->cap_merged, ld->r.nr_merged, sizeof(*m)))
-		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
-	m = memset(&ld->merged[ld->r.nr_merged], 0, sizeof(*m));
-	l->arr = "merged";
-	l->i = i;
-	if (load_object(l, merged_keys, M__N, (1u << M__N) - 1, merged_member, m, NULL))
+	m = load_element(l, "merged", i, &ld->merged, &ld->cap_merged, &ld->r.nr_merged, sizeof(*m),
+			 merged_keys, M__N, (1u << M__N) - 1, merged_member);
+	if (!m)
 		return l->jp.err;
 	m->first_stack = l->t.pos; /* for messages until link_merged() sets it */
-	ld->r.nr_merged++;
 	return 0;
 }
 
@@ -732,17 +747,12 @@ static int stack_member(struct loader *l, int k, void *obj)
 static int load_stack(struct loader *l, size_t i)
 {
 	struct loaded *ld = l->ld;
-	struct report_stack *s;
 
-	if (grow(&ld->stacks, &ld->cap_stacks, ld->r.nr_stacks, sizeof(*s)))
-		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
-	s = memset(&ld->stacks[ld->r.nr_stacks], 0, sizeof(*s));
-	l->arr = "stacks";
-	l->i = i;
-	if (load_object(l, stack_keys, S__N, (1u << S_INH_FREES) - 1, stack_member, s, NULL))
-		return l->jp.err;
-	ld->r.nr_stacks++;
-	return 0;
+	return load_element(l, "stacks", i, &ld->stacks, &ld->cap_stacks, &ld->r.nr_stacks,
+			    sizeof(*ld->stacks), stack_keys, S__N, (1u << S_INH_FREES) - 1,
+			    stack_member) ?
+		       0 :
+		       l->jp.err;
 }
 
 /* drops: {"name": count, ...} */
