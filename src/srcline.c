@@ -194,19 +194,22 @@ static bool rd_un(struct rd *r, unsigned int n, uint64_t *v)
 	return true;
 }
 
-/* LEB128 of at most 9 bytes (63 bits): longer ones are refused, so our
- * reading and libdw's (which stops after 10) never disagree on a length */
+/*
+ * LEB128 of at most 10 bytes, the most a 64-bit value takes (a constant
+ * like 0x8000000000000001 needs all 10): libdw reads at most 10 too, so
+ * our reading and its never disagree on a length. Longer ones are refused.
+ */
 static bool rd_uleb(struct rd *r, uint64_t *v)
 {
 	uint64_t x = 0;
 
-	for (unsigned int i = 0; i < 9; i++) {
+	for (unsigned int i = 0; i < 10; i++) {
 		uint8_t b;
 
 		if (r->p >= r->end)
 			return false;
 		b = *r->p++;
-		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		x |= (uint64_t)(b & 0x7f) << (7 * i); /* the 10th byte: only bit 63 fits */
 		if (!(b & 0x80)) {
 			*v = x;
 			return true;

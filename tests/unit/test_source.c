@@ -270,6 +270,42 @@ static void test_cpp_template_and_inlined_new(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * A 64-bit constant that gcc writes as a 10-byte LEB128 (DW_OP_constu or a
+ * const_value): valid DWARF that must not cost the unit its lines.
+ */
+static void test_ten_byte_leb128(void **state)
+{
+	char src[PATH_MAX], bin[PATH_MAX], text[4096];
+	static const char big[] = "#include <stdint.h>\n"
+				  "__attribute__((noinline)) uint64_t flagged(uint64_t x)\n"
+				  "{\n"
+				  "\tconst uint64_t flag = 0x8000000000000001ull;\n"
+				  "\treturn x ^ flag;\n"
+				  "}\n";
+	struct symbolizer *s = symbolizer__new();
+	struct sym_line l[4];
+	struct sym_info si;
+	struct child c;
+	uint32_t line;
+
+	snprintf(text, sizeof(text), c_src, big);
+	line = marked_line(text, "LEAK_LINE");
+	snprintf(src, sizeof(src), "%s/big.c", dir);
+	snprintf(bin, sizeof(bin), "%s/big", dir);
+	write_file(src, text);
+	sh("gcc -g -O2 -fno-optimize-sibling-calls -o '%s' '%s'", bin, src);
+	/* the DWARF really holds a 10-byte LEB128: 0x8000000000000001 as (S)LEB128 */
+	sh("objcopy --dump-section .debug_info='%s.info' '%s' && "
+	   "LC_ALL=C grep -q -a -P '\\x81(\\x80){8}[\\x01\\x7f]' '%s.info'",
+	   bin, bin, bin);
+	c = spawn(bin);
+	assert_int_equal(source_of(s, &c, &si, l, 4), 1);
+	expect_line(&l[0], "leak", "big.c", line, false);
+	reap(&c);
+	symbolizer__free(s);
+}
+
 /* Two processes of one binary (two copies of it): DWARF read once, each address looked up once. */
 static void test_one_build_id_one_load(void **state)
 {
@@ -697,6 +733,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpp_template_and_inlined_new),
+		cmocka_unit_test(test_ten_byte_leb128),
 		cmocka_unit_test(test_one_build_id_one_load),
 		cmocka_unit_test(test_stripped_binary_debug_places),
 		cmocka_unit_test(test_wrong_debug_file_refused),
