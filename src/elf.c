@@ -321,18 +321,6 @@ static int vaddr_to_off(const struct elf_file *e, uint64_t vaddr, uint64_t *off)
 	return -ERANGE;
 }
 
-/* End of the segment holding vaddr in memory, or 0 */
-static uint64_t seg_end(const struct elf_file *e, uint64_t vaddr)
-{
-	for (size_t i = 0; i < e->nr_segs; i++) {
-		const struct seg *g = &e->segs[i];
-
-		if (vaddr >= g->vaddr && vaddr - g->vaddr < g->memsz)
-			return g->vaddr + g->memsz;
-	}
-	return 0;
-}
-
 /* ---- symbols ---------------------------------------------------------- */
 
 struct symtab {
@@ -658,18 +646,16 @@ static int index_funcs(struct elf_file *e)
 	e->nr_addrs = k;
 	for (size_t i = 0; i < k; i++) {
 		struct addr_ent *a = &e->by_addr[i];
-		uint64_t lim = seg_end(e, a->addr);
 
-		if (a->end) {
-			if (__builtin_add_overflow(a->addr, a->end, &a->end))
-				a->end = UINT64_MAX;
-			continue;
-		}
-		/* unsized: up to the next symbol, within its segment */
-		if (i + 1 < k && (!lim || e->by_addr[i + 1].addr < lim))
-			a->end = e->by_addr[i + 1].addr;
-		else
-			a->end = lim ? lim : a->addr + 1;
+		/*
+		 * Unsized (crt stubs, asm without .size): only its first byte,
+		 * so "a function starts here" still holds. Stretching it to the
+		 * next symbol would name what may be a stripped static function.
+		 */
+		if (!a->end)
+			a->end = 1;
+		if (__builtin_add_overflow(a->addr, a->end, &a->end))
+			a->end = UINT64_MAX;
 	}
 	qsort_r(e->by_name, n, sizeof(*e->by_name), cmp_by_name, e->funcs);
 	return 0;

@@ -64,7 +64,7 @@ int elf_file__func_offset(const struct elf_file *e, const char *name, uint64_t *
 
 /*
  * Symbolize a file offset: the function containing it (sized symbols; an
- * unsized one covers up to the next symbol).  Returns the name (owned by e)
+ * unsized one covers only its first byte: no guess past it).  Returns the name (owned by e)
  * or NULL; *delta gets the offset from the symbol's start.  Of several names
  * for one address the public one wins: "malloc" over "__libc_malloc".  A
  * .symtab name may carry its version ("memcpy@GLIBC_2.2.5").

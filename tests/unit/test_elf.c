@@ -97,11 +97,13 @@ static void test_image_func_at(void **state)
 		{ 0x285, "calloc", 5 },	   /* weak public name beats __libc_calloc */
 		{ 0x2a0, "local_fn", 0 },  /* tie between locals: the shorter name */
 		{ 0x2b5, NULL, 0 },	   /* past local_fn's size, before nosize */
-		{ 0x2d0, "nosize", 0x10 }, /* unsized: up to the next symbol */
-		{ 0x2df, "nosize", 0x1f },
+		{ 0x2c0, "nosize", 0 }, /* unsized: its first byte, where it starts */
+		{ 0x2d0, NULL, 0 },	/* ...and no further: stretching it would be a guess */
+		{ 0x2df, NULL, 0 },
 		{ 0x2e0, "after", 0 },
 		{ 0x2f5, NULL, 0 },
-		{ 0x37f, "tail_nosize", 0x7f },
+		{ 0x300, "tail_nosize", 0 },
+		{ 0x37f, NULL, 0 },
 		{ 0x395, "inner", 5 },
 		{ 0x3a0, "outer", 0x20 }, /* past inner: the enclosing symbol */
 		{ 0x3bf, "outer", 0x3f },
