@@ -1410,6 +1410,7 @@ struct owned_report {
 	struct report_stack *stacks;
 	struct report_merged *merged;
 	struct report_frame *frames;
+	struct report_frame *source_frames; /* collector__report_sources()'s */
 	const char **drop_names;
 	uint64_t *drop_counts;
 };
@@ -1424,6 +1425,7 @@ void collector__report_free(struct report *r)
 	free(o->stacks);
 	free(o->merged);
 	free(o->frames);
+	free(o->source_frames);
 	free(o->drop_names);
 	free(o->drop_counts);
 	free(o);
@@ -1444,16 +1446,19 @@ static size_t frame_source(struct collector *c, const struct rframe *rf, struct 
 				  rf->file_offset - 1, out, MAX_INLINE);
 }
 
-/* Report frames of a resolved stack: as many as frame_source() makes, into f[0..room). */
-static size_t put_frames(struct collector *c, const struct resolved *r, struct report_frame *f,
-			 size_t room)
+/*
+ * Report frames of a resolved stack into f[0..room): with source, as many as
+ * frame_source() makes; without, one per frame named by its symbol.
+ */
+static size_t put_frames(struct collector *c, const struct resolved *r, bool source,
+			 struct report_frame *f, size_t room)
 {
 	struct sym_line lines[MAX_INLINE];
 	size_t n = 0;
 
 	for (uint32_t k = 0; r && k < r->nr; k++) {
 		const struct rframe *rf = &r->frames[k];
-		size_t nl = rf->python ? 0 : frame_source(c, rf, lines);
+		size_t nl = rf->python || !source ? 0 : frame_source(c, rf, lines);
 
 		if (n + (nl ? nl : 1) > room)
 			nl = 0; /* (cannot happen: counted with the same cached answers) */
@@ -1484,6 +1489,36 @@ static size_t put_frames(struct collector *c, const struct resolved *r, struct r
 		}
 	}
 	return n;
+}
+
+void collector__symbol_stats(const struct collector *c, struct symbolizer_stats *out)
+{
+	symbolizer__stats(c->sym, out);
+}
+
+int collector__report_sources(struct collector *c, struct report *r, const bool *shown)
+{
+	struct owned_report *o = (struct owned_report *)r;
+	struct report_stack *st = o->stacks;
+	size_t n = 0, fi = 0;
+
+	if (o->source_frames)
+		return -EALREADY;
+	for (size_t i = 0; i < r->nr_stacks; i++)
+		if (shown[i] && st[i].origin)
+			n += put_frames(c, &c->res[st[i].origin - 1], true, NULL, SIZE_MAX);
+	o->source_frames = calloc(n ? n : 1, sizeof(*o->source_frames));
+	if (!o->source_frames)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nr_stacks; i++) {
+		if (!shown[i] || !st[i].origin)
+			continue;
+		st[i].frames = &o->source_frames[fi];
+		st[i].nr_frames = put_frames(c, &c->res[st[i].origin - 1], true,
+					     &o->source_frames[fi], n - fi);
+		fi += st[i].nr_frames;
+	}
+	return 0;
 }
 
 static void add_drop(struct owned_report *o, const char *name, uint64_t v)
@@ -1536,13 +1571,16 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		table__inherited(c->table, i, &rp->inherited_bytes, &rp->inherited_allocs);
 	}
 
-	/* symbolized here, late: only what the report shows, each frame once per build-id */
+	/*
+	 * Symbolized here, late: only what the report shows, each frame once
+	 * per build-id. With names_only, DWARF waits for collector__report_sources().
+	 */
 	for (size_t i = 0; i < b.nr; i++) {
 		uint64_t ri;
 
 		if (b.accs[i].stack != NO_STACK &&
 		    u64map__get(&c->site_res, site_key(b.accs[i].proc, b.accs[i].stack), &ri))
-			nr_frames += put_frames(c, &c->res[ri], NULL, SIZE_MAX);
+			nr_frames += put_frames(c, &c->res[ri], !so->names_only, NULL, SIZE_MAX);
 	}
 	o->stacks = calloc(b.nr ? b.nr : 1, sizeof(*o->stacks));
 	o->merged = calloc(b.nr ? b.nr : 1, sizeof(*o->merged));
@@ -1561,8 +1599,10 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 
 		if (a->stack != NO_STACK) {
 			stacks__ips(c->stacks, a->stack, &(uint32_t){ 0 }, &flags);
-			if (u64map__get(&c->site_res, site_key(a->proc, a->stack), &ri))
+			if (u64map__get(&c->site_res, site_key(a->proc, a->stack), &ri)) {
 				r = &c->res[ri];
+				rs->origin = (uint32_t)ri + 1;
+			}
 		}
 		rs->pid = p->pid;
 		rs->exited = p->exited;
@@ -1577,7 +1617,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rs->oldest_age_s =
 			so->now_ns > a->oldest_ts ? (so->now_ns - a->oldest_ts) / 1e9 : 0;
 		rs->frames = &o->frames[fi];
-		rs->nr_frames = put_frames(c, r, &o->frames[fi], nr_frames - fi);
+		rs->nr_frames = put_frames(c, r, !so->names_only, &o->frames[fi], nr_frames - fi);
 		fi += rs->nr_frames;
 		if (proc_row[a->proc] != SIZE_MAX) {
 			o->procs[proc_row[a->proc]].outstanding_bytes += a->bytes;

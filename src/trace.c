@@ -480,6 +480,19 @@ static int spawn_child(struct tracer *t, int *go_fd, int *err_fd)
 	return 0;
 }
 
+/* DWARF's files, lines and inlined calls for the stacks the format prints, and no others */
+static int add_sources(struct collector *c, struct report *r, const struct report_format *fmt,
+		       const struct format_opts *fo)
+{
+	bool *shown = calloc(r->nr_stacks ? r->nr_stacks : 1, sizeof(*shown));
+	int err = shown ? fmt->shown(r, fo, shown) : -ENOMEM;
+
+	if (!err)
+		err = collector__report_sources(c, r, shown);
+	free(shown);
+	return err;
+}
+
 static int write_report(struct tracer *t, bool final)
 {
 	const struct trace_opts *o = t->o;
@@ -497,11 +510,24 @@ static int write_report(struct tracer *t, bool final)
 	int err;
 
 	so.duration_s = (so.now_ns - t->t_start) / 1e9;
+	so.names_only = o->format->shown != NULL;
 	session__stats(t->s, drops);
 	err = collector__report(t->c, &so, &r);
+	if (!err && so.names_only)
+		err = add_sources(t->c, r, o->format, &fo);
 	if (err) {
 		pr_err("cannot build report: %s", strerror(-err));
+		collector__report_free(r);
 		return err;
+	}
+	if (final) {
+		struct symbolizer_stats ss;
+
+		collector__symbol_stats(t->c, &ss);
+		pr_info("symbols: %zu modules, DWARF for %zu (%zu KiB held), none for %zu; "
+			"%zu source lookups, %zu addresses; report built in %.3f s",
+			ss.modules, ss.debug_files, ss.debug_bytes >> 10, ss.debug_missing,
+			ss.source_calls, ss.addresses, (now_ns() - so.now_ns) / 1e9);
 	}
 	if (o->output) {
 		f = fopen(o->output, "we");

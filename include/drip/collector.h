@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "drip/events.h"
 #include "drip/report.h"
+#include "drip/symbolize.h"
 
 struct collector;
 
@@ -78,10 +79,19 @@ struct snapshot_opts {
 	uint64_t min_age_ns; /* only blocks at least this old */
 	double duration_s;
 	const uint64_t *bpf_drops; /* DRIP_STAT__COUNT counters, may be NULL */
+	bool names_only;	   /* frames named by symbols; source lines come later */
 };
 
 /* Build a report; free it with collector__report_free. */
 int collector__report(struct collector *c, const struct snapshot_opts *o, struct report **out);
 void collector__report_free(struct report *r);
+/*
+ * Source lines (DWARF: files, lines, inlined calls) for the stacks of a
+ * names_only report with shown[i] set, and only those: a text report prints
+ * the top few of thousands. Once per report.
+ */
+int collector__report_sources(struct collector *c, struct report *r, const bool *shown);
+/* What symbolizing has cost so far (for -v) */
+void collector__symbol_stats(const struct collector *c, struct symbolizer_stats *out);
 
 #endif /* DRIP_COLLECTOR_H */

@@ -29,6 +29,8 @@ struct report_format {
 	const char *const *extensions; /* NULL-terminated, with the dot: ".json" */
 	bool binary;		       /* not for a terminal */
 	int (*write)(const struct report *r, const struct format_opts *o, FILE *f);
+	/* the stacks whose frames write() prints, into shown[]; NULL: all of them */
+	int (*shown)(const struct report *r, const struct format_opts *o, bool *shown);
 };
 
 /* The format called name, or NULL. */
@@ -40,6 +42,7 @@ const char *format__names(void);
 
 /* Writers (0 or -errno) */
 int format_text(const struct report *r, const struct format_opts *o, FILE *f);
+int format_text_shown(const struct report *r, const struct format_opts *o, bool *shown);
 int format_json(const struct report *r, const struct format_opts *o, FILE *f);
 int format_folded(const struct report *r, const struct format_opts *o, FILE *f);
 int format_pprof(const struct report *r, const struct format_opts *o, FILE *f);

@@ -43,6 +43,7 @@ struct report_stack {
 	double oldest_age_s;	  /* age of the oldest outstanding block, at report time */
 	size_t nr_frames;
 	const struct report_frame *frames; /* frames[0]: the allocator's caller */
+	uint32_t origin; /* the producer's own handle on the row (collector); 0 in loaded reports */
 };
 
 struct report_process {
@@ -103,5 +104,7 @@ struct text_opts {
 
 int report__write_json(const struct report *r, FILE *f);
 int report__write_text(const struct report *r, const struct text_opts *o, FILE *f);
+/* Which stacks[] the text report prints frames of: shown[i] set for those. */
+int report__text_shown(const struct report *r, const struct text_opts *o, bool *shown);
 
 #endif /* DRIP_REPORT_H */

@@ -11,9 +11,12 @@ static const char *const ext_svg[] = { ".svg", NULL };
 static const char *const ext_html[] = { ".html", ".htm", NULL };
 
 static const struct report_format formats[] = {
-	{ "text", ext_text, false, format_text },	{ "json", ext_json, false, format_json },
-	{ "folded", ext_folded, false, format_folded }, { "pprof", ext_pprof, true, format_pprof },
-	{ "svg", ext_svg, false, format_svg },		{ "html", ext_html, false, format_html },
+	{ "text", ext_text, false, format_text, format_text_shown },
+	{ "json", ext_json, false, format_json, NULL },
+	{ "folded", ext_folded, false, format_folded, NULL },
+	{ "pprof", ext_pprof, true, format_pprof, NULL },
+	{ "svg", ext_svg, false, format_svg, NULL },
+	{ "html", ext_html, false, format_html, NULL },
 };
 
 const struct report_format *format__find(const char *name)
@@ -49,6 +52,13 @@ int format_text(const struct report *r, const struct format_opts *o, FILE *f)
 	struct text_opts to = { .top = o ? o->top : 20, .verbose = o && o->verbose };
 
 	return report__write_text(r, &to, f);
+}
+
+int format_text_shown(const struct report *r, const struct format_opts *o, bool *shown)
+{
+	struct text_opts to = { .top = o ? o->top : 20, .verbose = o && o->verbose };
+
+	return report__text_shown(r, &to, shown);
 }
 
 int format_json(const struct report *r, const struct format_opts *o, FILE *f)

@@ -457,6 +457,21 @@ static void print_totals(FILE *f, const struct report *r, bool verbose)
 	fputc('\n', f);
 }
 
+int report__text_shown(const struct report *r, const struct text_opts *o, bool *shown)
+{
+	size_t top = o ? o->top : TEXT_DEFAULT_TOP;
+	struct groups gs = { 0 };
+	int err;
+
+	err = groups__init(&gs, r);
+	for (size_t i = 0; !err && i < gs.nr_live && i < top; i++)
+		shown[gs.live[i].top - r->stacks] = true;
+	for (size_t i = 0; !err && i < gs.nr_exited && i < top; i++)
+		shown[gs.exited[i].top - r->stacks] = true;
+	groups__release(&gs);
+	return err;
+}
+
 int report__write_text(const struct report *r, const struct text_opts *o, FILE *f)
 {
 	size_t top = o ? o->top : TEXT_DEFAULT_TOP;

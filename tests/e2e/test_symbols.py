@@ -4,8 +4,9 @@ file and line of each frame, and inlined calls expanded into frames of their own
 lines come from the marker comments in the target's source, not from any DWARF reader."""
 
 import os
+import re
 
-from drip_e2e import ROOT, check, drip_trace, fail, show_stack, target
+from drip_e2e import DRIP_TIMEOUT, ROOT, check, drip, drip_trace, fail, show_stack, target
 
 SOURCE = os.path.join(ROOT, "tests", "targets", "cpp_cache.cc")
 INSERT = "Cache<Foo>::insert"
@@ -78,4 +79,55 @@ def test_cpp_frames_from_dwarf():
                if (f.get("function") or "").startswith("_Z")}
     if mangled:
         problems.append(f"expected every name demangled, drip reported {sorted(mangled)}")
+    check(problems)
+
+
+def _lookups(stderr):
+    m = re.search(r"symbols: .*?(\d+) source lookups", stderr)
+    if not m:
+        fail(f"expected drip -v to print its symbol lookups, stderr was:\n{stderr[-2000:]}")
+    return int(m.group(1))
+
+
+def _text_top_frames(out):
+    """(stack id, [(function, file:line)]) of the first stack a text report prints."""
+    m = re.search(r"^\[1\] .*stack ([0-9a-f]{16})\n((?:    #\d+ .*\n)+)", out, re.M)
+    if not m:
+        fail(f"expected a [1] stack in the text report, drip printed:\n{out[:2000]}")
+    frames = [re.match(r"    #\d+ (\S+) .*?(\S+:\d+)?(?: \[inlined\])?$", line).groups()
+              for line in m.group(2).splitlines()]
+    return m.group(1), frames
+
+
+def test_text_symbolizes_only_the_stacks_it_prints():
+    """--top 1: DWARF is asked about the printed stack only, and its lines match the JSON's."""
+    prog = target("allocators")
+    rc, out, err = drip("trace", "-v", "--top", "1", "--", prog, timeout=DRIP_TIMEOUT)
+    if rc != 0:
+        fail(f"drip trace --top 1 exited {rc}: {err[-2000:]}")
+    top1 = _lookups(err)
+    stack_id, frames = _text_top_frames(out)
+
+    run = drip_trace([prog], ["-v"])
+    report = run.report()
+    every = _lookups(run.proc.err.text())
+    rows = [s for s in report.data["stacks"] if s["stack_id"] == stack_id]
+    if not rows:
+        fail(f"expected stack {stack_id} of the text report in the JSON report too")
+    want = [(f.get("function"), f"{os.path.basename(f['file'])}:{f['line']}" if f.get("file")
+             and f.get("line") else None) for f in rows[0]["frames"]]
+    got = [(fn, os.path.basename(fl.split(":")[0]) + ":" + fl.split(":")[1] if fl else None)
+           for fn, fl in frames]
+    problems = []
+    if got != want:
+        problems.append(f"expected the printed stack's frames {want}, the text report "
+                        f"printed {got}")
+    native = sum(1 for f in rows[0]["frames"] if f["kind"] == "native" and not f.get("inlined"))
+    # each native frame is asked twice: once to size the frames, once to fill them
+    if top1 > 2 * native:
+        problems.append(f"expected at most {2 * native} source lookups for the one printed "
+                        f"stack of {native} native frames, drip made {top1}")
+    if every <= top1:
+        problems.append(f"expected the JSON report (every stack) to need more lookups than "
+                        f"--top 1's {top1}, it made {every}")
     check(problems)
