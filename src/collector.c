@@ -860,6 +860,7 @@ static int on_alloc(struct collector *c, const struct drip_ev_alloc *ev)
 		c->n.frees++;
 	}
 	c->n.allocs++;
+	c->n.alloc_bytes += size;
 	return 0;
 }
 
@@ -1379,6 +1380,7 @@ static size_t fold_same_stack(struct report_stack *rows, const uint32_t *procs, 
 		to->outstanding_bytes += from->outstanding_bytes;
 		to->outstanding_allocs += from->outstanding_allocs;
 		to->allocs += from->allocs;
+		to->alloc_bytes += from->alloc_bytes;
 		to->frees += from->frees;
 		to->inherited_frees += from->inherited_frees;
 		to->truncated |= from->truncated;
@@ -1612,6 +1614,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rs->outstanding_bytes = a->bytes;
 		rs->outstanding_allocs = a->count;
 		rs->allocs = st ? st->allocs : a->count;
+		rs->alloc_bytes = st ? st->alloc_bytes : a->bytes;
 		rs->frees = st ? st->frees : 0;
 		rs->inherited_frees = st ? st->inherited_frees : 0;
 		rs->oldest_age_s =
@@ -1708,6 +1711,8 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 
 	o->r.duration_s = so->duration_s;
 	o->r.totals.allocs = c->n.allocs;
+	o->r.totals.alloc_bytes = c->n.alloc_bytes;
+	o->r.has_alloc_bytes = true;
 	o->r.totals.frees = c->n.frees;
 	o->r.totals.unknown_frees = c->n.unknown_frees;
 	o->r.totals.inherited_frees = c->n.inherited_frees;

@@ -456,6 +456,7 @@ int table__on_alloc(struct table *t, uint32_t proc, uint64_t addr, uint64_t size
 
 	st = &t->sites[site].st;
 	st->allocs++;
+	st->alloc_bytes += size;
 	st->outstanding_bytes += size;
 	st->outstanding_allocs++;
 	t->layers[proc].own_bytes += size;

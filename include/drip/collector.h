@@ -22,6 +22,7 @@ struct collector;
 
 struct collector_counts {
 	uint64_t allocs, frees, unknown_frees;
+	uint64_t alloc_bytes;	 /* the sizes of allocs, summed */
 	uint64_t implied_frees;	 /* alloc at an outstanding address: a release was lost */
 	uint64_t unknown_stacks; /* alloc whose stack never arrived */
 	uint64_t bad_records;	 /* malformed ring-buffer records */

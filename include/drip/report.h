@@ -38,6 +38,7 @@ struct report_stack {
 	uint64_t outstanding_bytes;
 	uint64_t outstanding_allocs;
 	uint64_t allocs;
+	uint64_t alloc_bytes; /* bytes allocated here while traced (report.has_alloc_bytes) */
 	uint64_t frees;
 	uint64_t inherited_frees; /* blocks the process inherited at fork from this stack, freed */
 	double oldest_age_s;	  /* age of the oldest outstanding block, at report time */
@@ -72,6 +73,7 @@ struct report_merged {
 
 struct report_totals {
 	uint64_t allocs;
+	uint64_t alloc_bytes; /* report.has_alloc_bytes */
 	uint64_t frees;
 	uint64_t outstanding_bytes;
 	uint64_t outstanding_allocs;
@@ -84,6 +86,7 @@ struct report_totals {
 struct report {
 	double duration_s;
 	bool incomplete;
+	bool has_alloc_bytes; /* false: alloc_bytes unknown (a report from before drip counted it) */
 	struct report_totals totals;
 	size_t nr_processes;
 	const struct report_process *processes; /* sorted by pid */

@@ -18,8 +18,9 @@
 struct table;
 
 struct site_stats {
-	uint64_t allocs; /* allocations seen from this (proc, stack) */
-	uint64_t frees;	 /* of those, released */
+	uint64_t allocs;      /* allocations seen from this (proc, stack) */
+	uint64_t alloc_bytes; /* their sizes, summed: bytes allocated here while traced */
+	uint64_t frees;	      /* of those, released */
 	uint64_t outstanding_bytes;
 	uint64_t outstanding_allocs;
 	uint64_t

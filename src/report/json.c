@@ -38,14 +38,26 @@ static void key_u64_or_null(struct json_writer *w, const char *key, uint64_t v)
 		json__null(w);
 }
 
+/* a count the report may not have (r->has_alloc_bytes): null when unknown */
+static void key_u64_if(struct json_writer *w, const char *key, bool known, uint64_t v)
+{
+	json__key(w, key);
+	if (known)
+		json__u64(w, v);
+	else
+		json__null(w);
+}
+
 static void key_stack_id(struct json_writer *w, const char stack_id[17])
 {
 	json__key(w, "stack_id");
 	json__strn(w, stack_id, strnlen(stack_id, 17));
 }
 
-static void write_totals(struct json_writer *w, const struct report_totals *t)
+static void write_totals(struct json_writer *w, const struct report *r)
 {
+	const struct report_totals *t = &r->totals;
+
 	json__key(w, "totals");
 	json__obj_start(w);
 	key_u64(w, "allocs", t->allocs);
@@ -56,6 +68,7 @@ static void write_totals(struct json_writer *w, const struct report_totals *t)
 	key_u64(w, "events_lost", t->events_lost);
 	key_u64(w, "unwind_failures", t->unwind_failures);
 	key_u64(w, "inherited_frees", t->inherited_frees);
+	key_u64_if(w, "alloc_bytes", r->has_alloc_bytes, t->alloc_bytes);
 	json__obj_end(w);
 }
 
@@ -111,7 +124,7 @@ static void write_frame(struct json_writer *w, const struct report_frame *fr)
 	json__obj_end(w);
 }
 
-static void write_stack(struct json_writer *w, const struct report_stack *s)
+static void write_stack(struct json_writer *w, const struct report *r, const struct report_stack *s)
 {
 	size_t i;
 
@@ -132,6 +145,7 @@ static void write_stack(struct json_writer *w, const struct report_stack *s)
 		write_frame(w, &s->frames[i]);
 	json__arr_end(w);
 	key_u64(w, "inherited_frees", s->inherited_frees);
+	key_u64_if(w, "alloc_bytes", r->has_alloc_bytes, s->alloc_bytes);
 	json__obj_end(w);
 }
 
@@ -161,7 +175,7 @@ int report__write_json(const struct report *r, FILE *f)
 	json__key(w, "duration_s");
 	json__double(w, r->duration_s);
 	key_bool(w, "incomplete", r->incomplete);
-	write_totals(w, &r->totals);
+	write_totals(w, r);
 
 	json__key(w, "processes");
 	json__arr_start(w);
@@ -178,7 +192,7 @@ int report__write_json(const struct report *r, FILE *f)
 	json__key(w, "stacks");
 	json__arr_start(w);
 	for (i = 0; i < r->nr_stacks; i++)
-		write_stack(w, &r->stacks[i]);
+		write_stack(w, r, &r->stacks[i]);
 	json__arr_end(w);
 
 	write_drops(w, r);

@@ -65,6 +65,9 @@ struct loader {
 	size_t i, j;
 	struct report_frame *fr; /* the current stack's frames */
 	size_t nr_fr, cap_fr;
+	/* alloc_bytes is known when totals and every stack have it (older reports have none) */
+	bool totals_alloc_bytes;
+	size_t nr_alloc_bytes;
 };
 
 #define NO_INDEX SIZE_MAX
@@ -259,6 +262,18 @@ static int want_u64(struct loader *l, uint64_t *v)
 		return fail(l, l->t.pos, "integer out of range (at most %" PRIu64 ")", UINT64_MAX);
 	*v = l->t.u64;
 	return 0;
+}
+
+/* an optional count: *known tells whether it was a number (null: unknown) */
+static int want_u64_or_null(struct loader *l, uint64_t *v, bool *known)
+{
+	*known = l->t.type != JSON_NULL;
+	*v = 0;
+	if (!*known)
+		return 0;
+	if (l->t.type != JSON_NUM)
+		return wrong_type(l, "an unsigned integer or null");
+	return want_u64(l, v);
 }
 
 /* null -> 0 when nullable (0 means unknown for lines and namespace pids) */
@@ -482,17 +497,22 @@ static void *load_element(struct loader *l, const char *arr, size_t i, void *ite
 
 static const char *const totals_keys[] = {
 	"allocs",	 "frees",	"outstanding_bytes", "outstanding_allocs",
-	"unknown_frees", "events_lost", "unwind_failures",   "inherited_frees" /* optional */
+	"unknown_frees", "events_lost", "unwind_failures",   "inherited_frees", /* optional */
+	"alloc_bytes" /* optional, nullable */
 };
+#define NR_TOTALS_KEYS (int)(sizeof(totals_keys) / sizeof(totals_keys[0]))
 
 static int totals_member(struct loader *l, int k, void *obj)
 {
 	struct report_totals *t = obj;
 	uint64_t *fields[] = {
 		&t->allocs,	   &t->frees,	    &t->outstanding_bytes, &t->outstanding_allocs,
-		&t->unknown_frees, &t->events_lost, &t->unwind_failures,   &t->inherited_frees
+		&t->unknown_frees, &t->events_lost, &t->unwind_failures,   &t->inherited_frees,
+		&t->alloc_bytes
 	};
 
+	if (fields[k] == &t->alloc_bytes)
+		return want_u64_or_null(l, fields[k], &l->totals_alloc_bytes);
 	return want_u64(l, fields[k]);
 }
 
@@ -685,7 +705,8 @@ enum {
 	S_FREES,
 	S_AGE,
 	S_FRAMES,
-	S_INH_FREES, /* optional */
+	S_INH_FREES, /* optional from here */
+	S_ALLOC_BYTES,
 	S__N
 };
 static const char *const stack_keys[S__N] = { "pid",
@@ -698,12 +719,14 @@ static const char *const stack_keys[S__N] = { "pid",
 					      "frees",
 					      "oldest_age_s",
 					      "frames",
-					      "inherited_frees" };
+					      "inherited_frees",
+					      "alloc_bytes" };
 
 static int stack_member(struct loader *l, int k, void *obj)
 {
 	struct report_stack *s = obj;
 	struct report_frame *frames;
+	bool known;
 	int err;
 
 	switch (k) {
@@ -727,6 +750,10 @@ static int stack_member(struct loader *l, int k, void *obj)
 		return want_double(l, &s->oldest_age_s);
 	case S_INH_FREES:
 		return want_u64(l, &s->inherited_frees);
+	case S_ALLOC_BYTES:
+		err = want_u64_or_null(l, &s->alloc_bytes, &known);
+		l->nr_alloc_bytes += !err && known;
+		return err;
 	default:
 		l->nr_fr = 0;
 		err = load_array(l, load_frame);
@@ -835,8 +862,8 @@ static int report_member(struct loader *l, int k, void *obj)
 	case R_TOTALS:
 		l->arr = "totals";
 		l->i = NO_INDEX;
-		err = load_object(l, totals_keys, 8, (1u << 7) - 1, totals_member, &r->totals,
-				  NULL);
+		err = load_object(l, totals_keys, NR_TOTALS_KEYS, (1u << 7) - 1, totals_member,
+				  &r->totals, NULL);
 		l->arr = NULL;
 		return err;
 	case R_PROCS:
@@ -994,6 +1021,7 @@ static int load(struct loader *l)
 	    stable_sort(ld->merged, ld->r.nr_merged, sizeof(*ld->merged), cmp_merged_bytes))
 		return json_parser__fail(&l->jp, 0, -ENOMEM, "out of memory");
 	err = link_merged(l);
+	ld->r.has_alloc_bytes = l->totals_alloc_bytes && l->nr_alloc_bytes == ld->r.nr_stacks;
 	ld->r.processes = ld->procs;
 	ld->r.merged = ld->merged;
 	ld->r.stacks = ld->stacks;

@@ -492,7 +492,7 @@ def show_stack(s, n=6):
             f"outstanding_allocs={s.get('outstanding_allocs')}")
 
 
-FIELDS = ("allocs", "frees", "outstanding_bytes", "outstanding_allocs")
+FIELDS = ("allocs", "frees", "outstanding_bytes", "outstanding_allocs", "alloc_bytes")
 
 
 def compare_process(report, tp, exited=None):

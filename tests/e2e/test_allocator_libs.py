@@ -58,7 +58,7 @@ def test_jemalloc_totals_match_baseline():
     exactly what the target did."""
     base, _ = _traced("alloc_jemalloc", "--baseline")
     report, tp = _traced("alloc_jemalloc")
-    for key in ("allocs", "frees", "outstanding_bytes", "outstanding_allocs"):
+    for key in ("allocs", "frees", "outstanding_bytes", "outstanding_allocs", "alloc_bytes"):
         expect_eq(report.totals[key], base.totals[key] + tp[key],
                   f"totals.{key} (baseline {base.totals[key]} + target {tp[key]})")
 
@@ -74,7 +74,7 @@ def test_tcmalloc_linked():
 def test_tcmalloc_totals_match_baseline():
     base, _ = _traced("alloc_tcmalloc", "--baseline")
     report, tp = _traced("alloc_tcmalloc")
-    for key in ("allocs", "frees", "outstanding_bytes", "outstanding_allocs"):
+    for key in ("allocs", "frees", "outstanding_bytes", "outstanding_allocs", "alloc_bytes"):
         expect_eq(report.totals[key], base.totals[key] + tp[key],
                   f"totals.{key} (baseline {base.totals[key]} + target {tp[key]})")
 

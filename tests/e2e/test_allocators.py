@@ -63,7 +63,7 @@ def test_totals_match_baseline():
     (--baseline) + exactly what the target did; nothing else is counted."""
     base, _ = traced_allocators("--baseline")
     report, tp = traced_allocators()
-    for key in ("allocs", "frees", "outstanding_bytes", "outstanding_allocs"):
+    for key in ("allocs", "frees", "outstanding_bytes", "outstanding_allocs", "alloc_bytes"):
         want = base.totals[key] + tp[key]
         expect_eq(report.totals[key], want,
                   f"totals.{key} (baseline run {base.totals[key]} + target {tp[key]})")

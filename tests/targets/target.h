@@ -24,15 +24,17 @@
  *
  *	{"prog": "pool", "pid": 12, "ppid": 11,
  *	 "allocs": 2003, "frees": 1001, "unknown_frees": 0,
- *	 "outstanding_bytes": 102400, "outstanding_allocs": 1000,
+ *	 "outstanding_bytes": 102400, "outstanding_allocs": 1000, "alloc_bytes": 204900,
  *	 "funcs": {"worker_leak": {"kind": "heap", "allocs": 1000, "frees": 0,
- *				   "outstanding_bytes": 102400, "outstanding_allocs": 1000}, ...},
+ *				   "outstanding_bytes": 102400, "outstanding_allocs": 1000,
+ *				   "alloc_bytes": 102400}, ...},
  *	 "unseen": {...same shape: blocks allocated before drip attached...},
  *	 "absent": ["fail_calls"],	// made allocator calls that must count nothing
  *	 "complete_under": ["main"],	// every allocation below these frames is in "funcs"
  *	 "children": [13, 14], "info": {"worker": 0}}
  *
- * "kind" is "heap" or "mmap" (anonymous mmap made by the program itself). Top-level counts
+ * "kind" is "heap" or "mmap" (anonymous mmap made by the program itself). alloc_bytes sums
+ * the sizes of the allocs (a realloc's: its new size), freed or not. Top-level counts
  * cover only what drip can see (not "unseen"); unknown_frees counts frees of unseen blocks.
  *
  * Attach tests: with $DRIP_WAIT set, target_wait_go() blocks SIGUSR1, says
@@ -78,6 +80,7 @@ enum t_kind { T_HEAP, T_MMAP };
 
 struct t_stat {
 	uint64_t allocs;
+	uint64_t alloc_bytes; /* the sizes of allocs, summed */
 	uint64_t frees;
 	uint64_t bytes;	 /* outstanding */
 	uint64_t blocks; /* outstanding */
@@ -234,6 +237,7 @@ static void t_note_alloc(const char *fn, int kind, void *p, size_t size)
 	f = &t_state.funcs[i];
 	s = t_state.before_go ? &f->unseen : &f->seen;
 	s->allocs++;
+	s->alloc_bytes += size;
 	s->bytes += size;
 	s->blocks++;
 	t_insert((uintptr_t)p, size, i, t_state.before_go);
@@ -307,8 +311,9 @@ static T_UNUSED void t_munmap(void *p, size_t len)
 		t_die("munmap(%p, %zu): %s", p, len, strerror(errno));
 }
 
-/* fn made n allocations and n frees of them, not recorded one by one (timed loops) */
-static T_UNUSED void t_tally(const char *fn, uint64_t allocs, uint64_t frees)
+/* fn made n allocations of alloc_bytes in all and n frees of them, not recorded one by one
+ * (timed loops) */
+static T_UNUSED void t_tally(const char *fn, uint64_t allocs, uint64_t frees, uint64_t alloc_bytes)
 {
 	struct t_func *f;
 
@@ -316,6 +321,7 @@ static T_UNUSED void t_tally(const char *fn, uint64_t allocs, uint64_t frees)
 	f = &t_state.funcs[t_func_index(fn, T_HEAP)];
 	(t_state.before_go ? &f->unseen : &f->seen)->allocs += allocs;
 	(t_state.before_go ? &f->unseen : &f->seen)->frees += frees;
+	(t_state.before_go ? &f->unseen : &f->seen)->alloc_bytes += alloc_bytes;
 	pthread_mutex_unlock(&t_state.lock);
 }
 
@@ -459,9 +465,10 @@ static void t_put_funcs(struct t_buf *b, const char *key, int unseen)
 			continue;
 		t_put(b,
 		      "%s\"%s\": {\"kind\": \"%s\", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64
-		      ", \"outstanding_bytes\": %" PRIu64 ", \"outstanding_allocs\": %" PRIu64 "}",
+		      ", \"outstanding_bytes\": %" PRIu64 ", \"outstanding_allocs\": %" PRIu64
+		      ", \"alloc_bytes\": %" PRIu64 "}",
 		      sep, f->name, f->kind == T_MMAP ? "mmap" : "heap", s->allocs, s->frees,
-		      s->bytes, s->blocks);
+		      s->bytes, s->blocks, s->alloc_bytes);
 		sep = ", ";
 	}
 	t_put(b, "}");
@@ -493,6 +500,7 @@ static T_UNUSED void t_done(void)
 	pthread_mutex_lock(&t_state.lock);
 	for (i = 0; i < t_state.nfuncs; i++) {
 		tot.allocs += t_state.funcs[i].seen.allocs;
+		tot.alloc_bytes += t_state.funcs[i].seen.alloc_bytes;
 		tot.frees += t_state.funcs[i].seen.frees;
 		tot.bytes += t_state.funcs[i].seen.bytes;
 		tot.blocks += t_state.funcs[i].seen.blocks;
@@ -501,8 +509,9 @@ static T_UNUSED void t_done(void)
 	      (int)getppid());
 	t_put(&b,
 	      ", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64 ", \"unknown_frees\": %" PRIu64
-	      ", \"outstanding_bytes\": %" PRIu64 ", \"outstanding_allocs\": %" PRIu64,
-	      tot.allocs, tot.frees, t_state.unknown_frees, tot.bytes, tot.blocks);
+	      ", \"outstanding_bytes\": %" PRIu64 ", \"outstanding_allocs\": %" PRIu64
+	      ", \"alloc_bytes\": %" PRIu64,
+	      tot.allocs, tot.frees, t_state.unknown_frees, tot.bytes, tot.blocks, tot.alloc_bytes);
 	t_put_funcs(&b, "funcs", 0);
 	t_put_funcs(&b, "unseen", 1);
 	t_put_names(&b, "absent", t_state.absent, t_state.nabsent);

@@ -4,14 +4,15 @@
  * frame, and a hostile one whose names hold what targets may put there.
  *
  * fixture: pid 100 "server", pid 200 "worker" (exited).
- *   [0] aa pid 100: 6553600 B in 100 blocks (150 allocs, 50 frees); frames:
+ *   [0] aa pid 100: 6553600 B in 100 blocks (150 allocs of 65536 B, 50 frees); frames:
  *       inl_helper (inlined into leak_medium, same address), leak_medium,
  *       ?? in libc, load_model (python), main
  *   [1] bb pid 200: 4096 B in 10 blocks, truncated; frames: leak_small
  *   [2] aa pid 200: 1024 B in 1 block (same frames as [0])
  *   [3] dd pid 100: 30 B in 1 block, no frames
  *   [4] ee pid 100: 20 B in 2 blocks, JIT frame ([anon]) under main
- *   [5] cc pid 100: all freed (5 allocs, 5 frees), frames: churn, main
+ *   [5] cc pid 100: all freed (5 allocs of 48 B, 5 frees), frames: churn, main
+ * Every row's alloc_bytes is its allocs times its block size.
  */
 #ifndef EXPORT_FIXTURE_H
 #define EXPORT_FIXTURE_H
@@ -100,6 +101,7 @@ static const struct report_stack fx_stacks[] = {
 	  .outstanding_bytes = 6553600,
 	  .outstanding_allocs = 100,
 	  .allocs = 150,
+	  .alloc_bytes = 9830400,
 	  .frees = 50,
 	  .oldest_age_s = 2.5,
 	  .nr_frames = 5,
@@ -111,6 +113,7 @@ static const struct report_stack fx_stacks[] = {
 	  .outstanding_bytes = 4096,
 	  .outstanding_allocs = 10,
 	  .allocs = 10,
+	  .alloc_bytes = 4096,
 	  .oldest_age_s = 1.0,
 	  .nr_frames = 1,
 	  .frames = fx_frames_b },
@@ -120,6 +123,7 @@ static const struct report_stack fx_stacks[] = {
 	  .outstanding_bytes = 1024,
 	  .outstanding_allocs = 1,
 	  .allocs = 1,
+	  .alloc_bytes = 1024,
 	  .oldest_age_s = 0.5,
 	  .nr_frames = 5,
 	  .frames = fx_frames_a },
@@ -128,18 +132,21 @@ static const struct report_stack fx_stacks[] = {
 	  .outstanding_bytes = 30,
 	  .outstanding_allocs = 1,
 	  .allocs = 1,
+	  .alloc_bytes = 30,
 	  .oldest_age_s = 0.25 },
 	{ .pid = 100,
 	  .stack_id = "00000000000000ee",
 	  .outstanding_bytes = 20,
 	  .outstanding_allocs = 2,
 	  .allocs = 2,
+	  .alloc_bytes = 20,
 	  .oldest_age_s = 0.125,
 	  .nr_frames = 2,
 	  .frames = fx_frames_e },
 	{ .pid = 100,
 	  .stack_id = "00000000000000cc",
 	  .allocs = 5,
+	  .alloc_bytes = 240,
 	  .frees = 5,
 	  .nr_frames = 2,
 	  .frames = fx_frames_c },
@@ -183,7 +190,9 @@ static const uint64_t fx_drop_counts[] = { 3, 1 };
 static const struct report fixture = {
 	.duration_s = 12.5,
 	.incomplete = true,
+	.has_alloc_bytes = true,
 	.totals = { .allocs = 169,
+		    .alloc_bytes = 9835810,
 		    .frees = 55,
 		    .outstanding_bytes = 6558770,
 		    .outstanding_allocs = 114,

@@ -401,6 +401,38 @@ static void test_realloc_in_place_resizes(void **state)
 	collector__free(c);
 }
 
+/*
+ * alloc_bytes: the sizes of the allocations counted in allocs, by valgrind's
+ * rules: a realloc is a free plus an alloc of the new size, moved or in place.
+ */
+static void test_alloc_bytes_sum_each_allocation(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_fork(c, P1, 1);
+	send_stack(c, P1, H1, ips1, 3);
+	send_stack(c, P1, H2, ips2, 2);
+	send_malloc(c, P1, 10, A1, 100, H1);
+	send_alloc_full(c, P1, 20, A2, 300, 1, A1, H2, DRIP_FN_REALLOC); /* moved */
+	send_alloc_full(c, P1, 30, A2, 50, 1, A2, H2, DRIP_FN_REALLOC);	 /* shrunk in place */
+	send_alloc_full(c, P1, 40, A3, 24, 10, 0, H1, DRIP_FN_CALLOC);
+	send_free(c, P1, 50, A2);
+	send_alloc_full(c, P1, 60, A4, 1ULL << 32, 1ULL << 32, 0, H1, DRIP_FN_CALLOC); /* failed */
+
+	r = snap(c);
+	assert_true(r->has_alloc_bytes);
+	assert_totals(r, 4, 3, 240, 1, 0, 0);
+	assert_int_equal(r->totals.alloc_bytes, 100 + 300 + 50 + 240);
+	assert_int_equal(r->nr_stacks, 2);
+	assert_row(&r->stacks[0], P1, 240, 1, 2, 1); /* H1: malloc 100 (freed), calloc 240 */
+	assert_int_equal(r->stacks[0].alloc_bytes, 100 + 240);
+	assert_row(&r->stacks[1], P1, 0, 0, 2, 2); /* H2: both reallocs' blocks freed */
+	assert_int_equal(r->stacks[1].alloc_bytes, 300 + 50);
+	collector__report_free(r);
+	collector__free(c);
+}
+
 static void test_realloc_of_unknown_address_is_unknown_free(void **state)
 {
 	struct collector *c = collector__new();
@@ -848,14 +880,15 @@ static void test_vfork_child_shares_the_heap(void **state)
 	send_malloc(c, P1, 2 * SEC_NS, A1, 100, H1);
 	send_malloc(c, P1, 2 * SEC_NS + 1, A2, 60, H1);
 	send_fork_of(c, P2, P1, 3 * SEC_NS, DRIP_PROC_SHARED_VM | DRIP_PROC_VFORK);
-	send_free(c, P2, 4 * SEC_NS, A1);		/* frees the parent's block itself */
+	send_free(c, P2, 4 * SEC_NS, A1);	    /* frees the parent's block itself */
 	send_malloc(c, P2, 5 * SEC_NS, A3, 10, H1); /* allocates in the parent's heap */
 	send_proc(c, DRIP_EV_EXEC, P2, 0, 3 * SEC_NS, "/nonexistent/drip-test-image");
 
 	r = snap(c);
 	assert_totals(r, 3, 1, 70, 2, 0, 0);
 	assert_int_equal(r->totals.inherited_frees, 0);
-	assert_int_equal(drop(r, "exec_released"), UINT64_MAX); /* the exec left the parent's heap alone */
+	assert_int_equal(drop(r, "exec_released"),
+			 UINT64_MAX); /* the exec left the parent's heap alone */
 	assert_int_equal(proc_row(r, P1)->outstanding_bytes, 70);
 	send_free(c, P1, 6 * SEC_NS, A3);
 	collector__report_free(r);
@@ -973,8 +1006,9 @@ static void test_late_free_after_pid_reuse_hits_old_image(void **state)
 static void test_forged_tgids_are_bad_records(void **state)
 {
 	struct collector *c = collector__new();
-	struct drip_ev_alloc ev = { .hdr = { .type = DRIP_EV_ALLOC, .ts = 1 }, .addr = A1,
-				    .size = 8, .nmemb = 1 };
+	struct drip_ev_alloc ev = {
+		.hdr = { .type = DRIP_EV_ALLOC, .ts = 1 }, .addr = A1, .size = 8, .nmemb = 1
+	};
 	struct report *r;
 
 	ev.hdr.tgid = 0;
@@ -1533,6 +1567,7 @@ int main(void)
 		cmocka_unit_test(test_realloc_race_keeps_the_new_owner),
 		cmocka_unit_test(test_realloc_in_place_resizes),
 		cmocka_unit_test(test_realloc_of_unknown_address_is_unknown_free),
+		cmocka_unit_test(test_alloc_bytes_sum_each_allocation),
 		cmocka_unit_test(test_calloc_size_is_nmemb_times_size),
 		cmocka_unit_test(test_calloc_overflow_is_ignored),
 		cmocka_unit_test(test_alloc_at_outstanding_address_implies_free),

@@ -68,6 +68,7 @@ static const struct report_stack stacks[] = {
 	  .outstanding_bytes = 6553600,
 	  .outstanding_allocs = 100,
 	  .allocs = 150,
+	  .alloc_bytes = 9830400,
 	  .frees = 50,
 	  .oldest_age_s = 2.5,
 	  .nr_frames = 5,
@@ -79,6 +80,7 @@ static const struct report_stack stacks[] = {
 	  .outstanding_bytes = 4096,
 	  .outstanding_allocs = 10,
 	  .allocs = 10,
+	  .alloc_bytes = 4096,
 	  .oldest_age_s = 1.0,
 	  .nr_frames = 1,
 	  .frames = frames_b },
@@ -88,6 +90,7 @@ static const struct report_stack stacks[] = {
 	  .outstanding_bytes = 1024,
 	  .outstanding_allocs = 1,
 	  .allocs = 1,
+	  .alloc_bytes = 1024,
 	  .nr_frames = 5,
 	  .frames = frames_a },
 };
@@ -115,7 +118,9 @@ static const uint64_t drop_counts[] = { 3, 0 };
 static const struct report sample = {
 	.duration_s = 12.5,
 	.incomplete = true,
+	.has_alloc_bytes = true,
 	.totals = { .allocs = 161,
+		    .alloc_bytes = 9835520,
 		    .frees = 50,
 		    .outstanding_bytes = 6558720,
 		    .outstanding_allocs = 111,
@@ -141,9 +146,9 @@ static const char sample_check[] =
 	"assert d['duration_s'] == 12.5 and d['incomplete'] is True\n"
 	"assert d['totals'] == {'allocs': 161, 'frees': 50, 'outstanding_bytes': 6558720,\n"
 	"    'outstanding_allocs': 111, 'unknown_frees': 2, 'events_lost': 3, 'unwind_failures': 0,\n"
-	"    'inherited_frees': 0}\n"
-	"assert list(d['totals'])[-4:] == ['unknown_frees', 'events_lost', 'unwind_failures',\n"
-	"    'inherited_frees']\n"
+	"    'inherited_frees': 0, 'alloc_bytes': 9835520}\n"
+	"assert list(d['totals'])[-5:] == ['unknown_frees', 'events_lost', 'unwind_failures',\n"
+	"    'inherited_frees', 'alloc_bytes']\n"
 	"p = d['processes']\n"
 	"assert [list(x) for x in p] == [['pid', 'nspid', 'ppid', 'start_time', 'comm', 'exe',\n"
 	"    'outstanding_bytes', 'outstanding_allocs', 'exited', 'inherited_bytes',\n"
@@ -164,8 +169,10 @@ static const char sample_check[] =
 	"assert [(x['pid'], x['stack_id']) for x in s] == [(100, '00000000000000aa'),\n"
 	"    (200, '00000000000000bb'), (200, '00000000000000aa')]\n"
 	"assert list(s[0]) == ['pid', 'stack_id', 'exited', 'truncated', 'outstanding_bytes',\n"
-	"    'outstanding_allocs', 'allocs', 'frees', 'oldest_age_s', 'frames', 'inherited_frees']\n"
+	"    'outstanding_allocs', 'allocs', 'frees', 'oldest_age_s', 'frames', 'inherited_frees',\n"
+	"    'alloc_bytes']\n"
 	"assert s[0]['allocs'] == 150 and s[0]['frees'] == 50 and s[0]['oldest_age_s'] == 2.5\n"
+	"assert [x['alloc_bytes'] for x in s] == [9830400, 4096, 1024]\n"
 	"assert s[1]['exited'] is True and s[1]['truncated'] is True\n"
 	"assert type(s[1]['oldest_age_s']) is float and type(s[2]['oldest_age_s']) is float\n"
 	"f = s[0]['frames']\n"
@@ -278,7 +285,8 @@ static void test_json_empty_report_is_exact(void **state)
 				 "    \"unknown_frees\": 0,\n"
 				 "    \"events_lost\": 0,\n"
 				 "    \"unwind_failures\": 0,\n"
-				 "    \"inherited_frees\": 0\n"
+				 "    \"inherited_frees\": 0,\n"
+				 "    \"alloc_bytes\": null\n"
 				 "  },\n"
 				 "  \"processes\": [],\n"
 				 "  \"merged\": [],\n"

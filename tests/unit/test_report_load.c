@@ -161,6 +161,58 @@ static void test_order_restored_and_first_stack_linked(void **state)
 	report_load__free(r);
 }
 
+static char *strrchr_before(char *s, char *end, char c)
+{
+	while (end > s && *--end != c)
+		;
+	assert_true(*end == c);
+	return end;
+}
+
+/* alloc_bytes: a number everywhere, or the report does not have it (drip before 0.1 had none) */
+static void test_alloc_bytes_known_only_when_everywhere(void **state)
+{
+	char *json = to_json(&fixture, NULL), *old, *out;
+	struct report *r = load_ok(json);
+
+	assert_true(r->has_alloc_bytes);
+	assert_true(r->totals.alloc_bytes == fixture.totals.alloc_bytes);
+	for (size_t i = 0; i < r->nr_stacks; i++)
+		assert_true(r->stacks[i].alloc_bytes == fixture.stacks[i].alloc_bytes);
+	report_load__free(r);
+
+	/* a report without the key: loads; written again, alloc_bytes is null */
+	old = strdup(json);
+	for (char *p = old; (p = strstr(p, "\"alloc_bytes\": ")) != NULL;) {
+		char *comma = strrchr_before(old, p, ','); /* the last key: a comma before it */
+
+		memset(comma, ' ', p + strcspn(p, "\n}") - comma);
+	}
+	r = load_ok(old);
+	assert_false(r->has_alloc_bytes);
+	assert_int_equal(r->nr_stacks, 6);
+	out = to_json(r, NULL);
+	assert_non_null(strstr(out, "\"alloc_bytes\": null"));
+	assert_null(strstr(out, "\"alloc_bytes\": 9835810"));
+	report_load__free(r);
+	free(out);
+	free(old);
+
+	/* null in one stack: unknown in all */
+	old = strdup(json);
+	{
+		char *p = strstr(old, "\"alloc_bytes\": 1024"); /* stacks[2] */
+
+		assert_non_null(p);
+		memcpy(p + strlen("\"alloc_bytes\": "), "null", 4);
+	}
+	r = load_ok(old);
+	assert_false(r->has_alloc_bytes);
+	report_load__free(r);
+	free(old);
+	free(json);
+}
+
 static void test_unknown_keys_are_skipped(void **state)
 {
 	char *json = to_json(&fixture, NULL), *more;
@@ -326,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_hostile_names),
 		cmocka_unit_test(test_loaded_model),
 		cmocka_unit_test(test_order_restored_and_first_stack_linked),
+		cmocka_unit_test(test_alloc_bytes_known_only_when_everywhere),
 		cmocka_unit_test(test_unknown_keys_are_skipped),
 		cmocka_unit_test(test_errors_name_the_place),
 		cmocka_unit_test(test_every_truncation_fails_cleanly),

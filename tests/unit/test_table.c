@@ -262,6 +262,7 @@ static int m_alloc(struct model *m, uint32_t p, size_t a, uint64_t size, uint32_
 	}
 	*b = (struct m_block){ .size = size, .ts = ts, .stack = stack };
 	m->s[p][stack].allocs++;
+	m->s[p][stack].alloc_bytes += size;
 	m->s[p][stack].outstanding_bytes += size;
 	m->s[p][stack].outstanding_allocs++;
 	m->nr++;
@@ -342,6 +343,7 @@ static void m_check(struct model *m, const struct table *t)
 			sites++;
 			assert_site(t, p, s, m->s[p][s].allocs, m->s[p][s].frees,
 				    m->s[p][s].outstanding_bytes, m->s[p][s].outstanding_allocs);
+			assert_int_equal(table__site(t, p, s)->alloc_bytes, m->s[p][s].alloc_bytes);
 		}
 	}
 	assert_int_equal(table__nr_sites(t), sites);
@@ -568,6 +570,7 @@ static void f_check(const struct f_model *m, const struct table *t)
 			}
 			assert_non_null(st);
 			assert_int_equal(st->allocs, w->allocs);
+			assert_int_equal(st->alloc_bytes, w->alloc_bytes);
 			assert_int_equal(st->frees, w->frees);
 			assert_int_equal(st->outstanding_bytes, w->outstanding_bytes);
 			assert_int_equal(st->outstanding_allocs, w->outstanding_allocs);
@@ -614,6 +617,7 @@ static void test_random_forks_match_model(void **state)
 				want);
 			*b = (struct f_block){ .size = size, .stack = stack, .state = 1 };
 			m->s[p][stack].allocs++;
+			m->s[p][stack].alloc_bytes += size;
 			m->s[p][stack].outstanding_bytes += size;
 			m->s[p][stack].outstanding_allocs++;
 			m->own++;
