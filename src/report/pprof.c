@@ -5,11 +5,12 @@
  * `go tool pprof` and the pprof web UI read drip's reports.
  *
  * Sample types, in order: inuse_space/bytes (default), inuse_objects/count,
- * alloc_objects/count. Each stacks[] row with a nonzero value is one sample:
- * [outstanding_bytes, outstanding_allocs, allocs], labelled pid (num) and
- * comm (str). alloc_space is left out on purpose: drip does not count the
- * bytes a stack allocated over time (only what it still holds), and a
- * made-up figure would look like data; a comment in the profile says so.
+ * alloc_space/bytes, alloc_objects/count, as Go's heap profiles. Each
+ * stacks[] row with a nonzero value is one sample: [outstanding_bytes,
+ * outstanding_allocs, alloc_bytes, allocs], labelled pid (num) and comm
+ * (str). A report from a drip that did not count alloc_bytes yet (loaded
+ * from its JSON) has no alloc_space: the type is left out rather than
+ * written as zeros that would look like data, and a comment says why.
  *
  * Locations: a native frame is (mapping, runtime address); inlined frames
  * (inlined == true) join the frame they were inlined into, at the same
@@ -75,7 +76,7 @@ enum {
 	FUNCTION_FILENAME = 4,
 };
 
-#define NR_VALUES  3
+#define MAX_VALUES 4
 #define GZIP_LEVEL 1 /* as Go's runtime/pprof: the profile is rewritten, not archived */
 
 /* Byte strings -> dense ids 0, 1, ... in insertion order */
@@ -459,9 +460,14 @@ static void put_sample(struct pprof *pp, struct pb *b, const struct report_stack
 		       const uint64_t *ids)
 {
 	const struct report_process *p = find_process(pp->r, s->pid);
-	uint64_t values[NR_VALUES] = { clamp_i64(s->outstanding_bytes),
-				       clamp_i64(s->outstanding_allocs), clamp_i64(s->allocs) };
-	size_t n = 0, i, g, mark, lmark;
+	uint64_t values[MAX_VALUES];
+	size_t n = 0, i, g, mark, lmark, nv = 0;
+
+	values[nv++] = clamp_i64(s->outstanding_bytes);
+	values[nv++] = clamp_i64(s->outstanding_allocs);
+	if (pp->r->has_alloc_bytes)
+		values[nv++] = clamp_i64(s->alloc_bytes);
+	values[nv++] = clamp_i64(s->allocs);
 
 	for (i = 0; i < s->nr_frames; i += g) {
 		g = group_len(&s->frames[i], s->nr_frames - i);
@@ -470,7 +476,7 @@ static void put_sample(struct pprof *pp, struct pb *b, const struct report_stack
 	}
 	mark = pb__begin(b, PROFILE_SAMPLE);
 	pb__packed(b, SAMPLE_LOCATION_ID, pp->loc_ids, n);
-	pb__packed(b, SAMPLE_VALUE, values, NR_VALUES);
+	pb__packed(b, SAMPLE_VALUE, values, nv);
 	lmark = pb__begin(b, SAMPLE_LABEL);
 	pb__int(b, LABEL_KEY, pp->pid_key);
 	pb__int(b, LABEL_NUM, s->pid);
@@ -503,6 +509,8 @@ static int build(struct pprof *pp, struct pb *out)
 	str_id(pp, ""); /* index 0 */
 	put_value_type(pp, out, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
 	put_value_type(pp, out, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
+	if (r->has_alloc_bytes)
+		put_value_type(pp, out, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
 	put_value_type(pp, out, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
 	pp->pid_key = str_id(pp, "pid");
 	pp->comm_key = str_id(pp, "comm");
@@ -536,9 +544,10 @@ static int build(struct pprof *pp, struct pb *out)
 	pb__int(out, PROFILE_COMMENT,
 		str_id(pp, "drip " DRIP_VERSION " memory report: "
 			   "memory allocated while drip watched and not freed"));
-	pb__int(out, PROFILE_COMMENT,
-		str_id(pp, "alloc_space is not included: drip does not "
-			   "count the bytes each stack allocated over time"));
+	if (!r->has_alloc_bytes)
+		pb__int(out, PROFILE_COMMENT,
+			str_id(pp, "alloc_space is not included: the report has no "
+				   "alloc_bytes (written by a drip that did not count them)"));
 	if (r->incomplete)
 		pb__int(out, PROFILE_COMMENT,
 			str_id(pp, "incomplete: data was lost, figures are "

@@ -366,20 +366,21 @@ static void test_header(void **state)
 
 	decode(&p, &fixture, NULL);
 	assert_string_equal(str(&p, 0), "");
-	assert_int_equal(p.nr_types, 3);
+	assert_int_equal(p.nr_types, 4);
 	assert_string_equal(str(&p, p.types[0][0]), "inuse_space");
 	assert_string_equal(str(&p, p.types[0][1]), "bytes");
 	assert_string_equal(str(&p, p.types[1][0]), "inuse_objects");
 	assert_string_equal(str(&p, p.types[1][1]), "count");
-	assert_string_equal(str(&p, p.types[2][0]), "alloc_objects");
-	assert_string_equal(str(&p, p.types[2][1]), "count");
+	assert_string_equal(str(&p, p.types[2][0]), "alloc_space");
+	assert_string_equal(str(&p, p.types[2][1]), "bytes");
+	assert_string_equal(str(&p, p.types[3][0]), "alloc_objects");
+	assert_string_equal(str(&p, p.types[3][1]), "count");
 	assert_string_equal(str(&p, p.default_type), "inuse_space");
 	assert_true(p.duration == 12500000000ull);
 	assert_string_equal(str(&p, p.period_type[0]), "space");
 	assert_true(p.period == 1);
-	assert_int_equal(p.nr_comments, 3); /* what it is, no alloc_space, incomplete */
-	assert_non_null(strstr(str(&p, p.comments[1]), "alloc_space is not included"));
-	assert_non_null(strstr(str(&p, p.comments[2]), "incomplete"));
+	assert_int_equal(p.nr_comments, 2); /* what it is, incomplete */
+	assert_non_null(strstr(str(&p, p.comments[1]), "incomplete"));
 	/* every string once */
 	for (size_t i = 0; i < p.nr_strings; i++)
 		for (size_t j = i + 1; j < p.nr_strings; j++)
@@ -389,7 +390,7 @@ static void test_header(void **state)
 
 static void test_samples_match_the_report(void **state)
 {
-	uint64_t sum[3] = { 0 };
+	uint64_t sum[4] = { 0 };
 	struct profile p;
 
 	decode(&p, &fixture, NULL);
@@ -400,11 +401,12 @@ static void test_samples_match_the_report(void **state)
 		const struct report_stack *rs = &fixture.stacks[i];
 		const struct report_process *proc = rs->pid == 100 ? &fx_procs[0] : &fx_procs[1];
 
-		assert_int_equal(s->nr_values, 3);
+		assert_int_equal(s->nr_values, 4);
 		assert_true(s->values[0] == rs->outstanding_bytes);
 		assert_true(s->values[1] == rs->outstanding_allocs);
-		assert_true(s->values[2] == rs->allocs);
-		for (int k = 0; k < 3; k++)
+		assert_true(s->values[2] == rs->alloc_bytes);
+		assert_true(s->values[3] == rs->allocs);
+		for (int k = 0; k < 4; k++)
 			sum[k] += s->values[k];
 		assert_int_equal(s->nr_labels, 2);
 		assert_string_equal(str(&p, s->labels[0].key), "pid");
@@ -414,7 +416,31 @@ static void test_samples_match_the_report(void **state)
 	}
 	assert_true(sum[0] == fixture.totals.outstanding_bytes);
 	assert_true(sum[1] == fixture.totals.outstanding_allocs);
-	assert_true(sum[2] == fixture.totals.allocs);
+	assert_true(sum[2] == fixture.totals.alloc_bytes);
+	assert_true(sum[3] == fixture.totals.allocs);
+	release(&p);
+}
+
+/* a report without alloc_bytes (an older drip's JSON): no alloc_space, rather than zeros */
+static void test_no_alloc_space_without_alloc_bytes(void **state)
+{
+	struct report r = fixture;
+	struct profile p;
+
+	r.has_alloc_bytes = false;
+	decode(&p, &r, NULL);
+	assert_int_equal(p.nr_types, 3);
+	assert_string_equal(str(&p, p.types[0][0]), "inuse_space");
+	assert_string_equal(str(&p, p.types[1][0]), "inuse_objects");
+	assert_string_equal(str(&p, p.types[2][0]), "alloc_objects");
+	for (size_t i = 0; i < p.nr_types; i++)
+		assert_string_not_equal(str(&p, p.types[i][0]), "alloc_space");
+	for (size_t i = 0; i < p.nr_samples; i++) {
+		assert_int_equal(p.samples[i].nr_values, 3);
+		assert_true(p.samples[i].values[2] == fixture.stacks[i].allocs);
+	}
+	assert_int_equal(p.nr_comments, 3);
+	assert_non_null(strstr(str(&p, p.comments[1]), "alloc_space is not included"));
 	release(&p);
 }
 
@@ -607,6 +633,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_samples_match_the_report),
+		cmocka_unit_test(test_no_alloc_space_without_alloc_bytes),
 		cmocka_unit_test(test_locations),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_recursion_is_not_inlining),
