@@ -72,7 +72,6 @@ enum {
 	LINE_LINE = 2,
 	FUNCTION_ID = 1,
 	FUNCTION_NAME = 2,
-	FUNCTION_SYSTEM_NAME = 3,
 	FUNCTION_FILENAME = 4,
 };
 
@@ -279,7 +278,9 @@ static uint64_t function_id(struct pprof *pp, const char *name, const char *file
 		mark = pb__begin(b, PROFILE_FUNCTION);
 		pb__uint(b, FUNCTION_ID, id + 1);
 		pb__int(b, FUNCTION_NAME, name_id);
-		pb__int(b, FUNCTION_SYSTEM_NAME, name_id);
+		/* no system_name: drip's names are final (demangled, or Python's own). pprof
+		 * "demangles" a function whose system_name equals its name, and its C++
+		 * heuristics cut <...> out: `<module>` would become empty, `f<T>` f */
 		if (file)
 			pb__int(b, FUNCTION_FILENAME, str_id(pp, file));
 		pb__end(b, mark);

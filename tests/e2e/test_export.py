@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 
-from drip_e2e import (DRIP, Report, Skip, Truth, check, drip, drip_trace, expect_eq,
+from drip_e2e import (DRIP, ROOT, Report, Skip, Truth, check, drip, drip_trace, expect_eq,
                       expect_error, fail, fnames, target, tmpfile)
 
 
@@ -138,43 +138,11 @@ def go_pprof(*args):
     return p.stdout
 
 
-def test_report_reexports_pprof():
-    """go tool pprof reads drip's profile: inuse_space total = the JSON's; inuse_objects
-    total too; each sample's function names are its JSON stack's, leaf first."""
-    report, tp, path = traced()
-    pb = tmpfile("x.pb.gz")
-    report_cmd(path, "-o", pb)
-    with open(pb, "rb") as f:
-        raw = gzip.decompress(f.read())
-    if not raw:
-        fail("the pprof file is empty")
-    top = go_pprof("-top", "-unit=B", "-sample_index=inuse_space", pb)
-    m = re.search(r"Total samples = (\d+)B", top)
-    if not m:
-        fail(f"no 'Total samples' in go tool pprof -top:\n{top[:1500]}")
-    expect_eq(int(m[1]), report.totals["outstanding_bytes"], "pprof inuse_space total")
-    top = go_pprof("-top", "-sample_index=inuse_objects", pb)
-    m = re.search(r"Total samples = (\d+)", top)
-    expect_eq(int(m[1]) if m else None, report.totals["outstanding_allocs"],
-              "pprof inuse_objects total")
-    for f_, v in tp["funcs"].items():
-        if v["outstanding_bytes"]:
-            row = re.search(r"^\s*(\d+)B\s.*\s" + re.escape(f_) + r"$", top_bytes(pb), re.M)
-            got = int(row[1]) if row else None
-            expect_eq(got, v["outstanding_bytes"], f"pprof -top flat bytes of {f_}")
-    # -traces: one block per sample, its function names leaf first, as in the JSON
-    traces = go_pprof("-traces", "-unit=B", "-sample_index=inuse_space", pb)
-    blocks = traces.split("-----------+")[1:]
-    want = {}
-    for s in report.stacks:
-        if s["outstanding_bytes"] or s["outstanding_allocs"] or s["allocs"]:
-            # go tool pprof marks a frame inlined into the next one "(inline)"
-            names = [f["function"] + (" (inline)" if f.get("inlined") else "")
-                     for f in s["frames"] if f.get("function")]
-            want.setdefault((s["outstanding_bytes"], tuple(names)), 0)
-            want[(s["outstanding_bytes"], tuple(names))] += 1
+def pprof_traces(pb, sample_index="inuse_space"):
+    """{(value, (function names, leaf first)): samples} from go tool pprof -traces"""
+    traces = go_pprof("-traces", "-unit=B", f"-sample_index={sample_index}", pb)
     got = {}
-    for b in blocks:
+    for b in traces.split("-----------+")[1:]:
         lines = [l for l in b.split("\n")[1:] if l.strip()]
         lines = [l for l in lines if not re.match(r"^\s+(pid|comm):", l)]
         if not lines:
@@ -186,23 +154,139 @@ def test_report_reexports_pprof():
         names = [n for n in names if not n.startswith("[")]  # unsymbolized: [libc.so.6]
         key = (int(m[1]), tuple(names))
         got[key] = got.get(key, 0) + 1
+    return got, traces
+
+
+def json_traces(report, key="outstanding_bytes"):
+    """pprof_traces()'s shape, from the JSON: every stack pprof has a sample for"""
+    want = {}
+    for s in report.stacks:
+        if s["outstanding_bytes"] or s["outstanding_allocs"] or s["allocs"]:
+            names = []
+            for f in s["frames"]:
+                if f.get("kind") == "python":
+                    names.append(f["function"] if f.get("function") is not None else "??")
+                elif f.get("function"):
+                    # go tool pprof marks a frame inlined into the next one "(inline)"
+                    names.append(f["function"] + (" (inline)" if f.get("inlined") else ""))
+            k = (s[key], tuple(names))
+            want[k] = want.get(k, 0) + 1
+    return want
+
+
+def check_traces(report, pb, sample_index="inuse_space", key="outstanding_bytes"):
+    """each pprof sample's value and function names, leaf first, are a JSON stack's"""
+    got, traces = pprof_traces(pb, sample_index)
+    want = json_traces(report, key)
     if got != want:
         missing = {k: v for k, v in want.items() if got.get(k) != v}
         extra = {k: v for k, v in got.items() if want.get(k) != v}
-        fail(f"pprof -traces differs from the JSON stacks:\n  JSON only: {missing}\n"
-             f"  pprof only: {extra}")
+        fail(f"pprof -traces -sample_index={sample_index} differs from the JSON stacks' {key}:"
+             f"\n  JSON only: {missing}\n  pprof only: {extra}")
+    return traces
+
+
+def pprof_top(pb, sample_index):
+    """{function: (flat, cum)} of every node go tool pprof -top shows, and the total"""
+    top = go_pprof("-top", "-unit=B", "-nodecount=1000000", "-nodefraction=0", "-edgefraction=0",
+                   f"-sample_index={sample_index}", pb)
+    m = re.search(r"Total samples = (\d+)B?", top)
+    if not m:
+        fail(f"no 'Total samples' in go tool pprof -top:\n{top[:1500]}")
+    rows = {}
+    for flat, cum, name in re.findall(r"^\s*(\d+)B?\s+\S+%\s+\S+%\s+(\d+)B?\s+\S+%\s+(.*)$",
+                                      top, re.M):
+        f0, c0 = rows.get(name, (0, 0))
+        rows[name] = (f0 + int(flat), c0 + int(cum))
+    return rows, int(m[1])
+
+
+def test_report_reexports_pprof():
+    """go tool pprof reads drip's profile: inuse_space, inuse_objects, alloc_space and
+    alloc_objects totals = the JSON's; per function, flat inuse_space and alloc_space = the
+    target's truth; each sample's function names are its JSON stack's, leaf first."""
+    report, tp, path = traced()
+    pb = tmpfile("x.pb.gz")
+    report_cmd(path, "-o", pb)
+    with open(pb, "rb") as f:
+        raw = gzip.decompress(f.read())
+    if not raw:
+        fail("the pprof file is empty")
+    problems = []
+    for index, key in (("inuse_space", "outstanding_bytes"), ("inuse_objects",
+                       "outstanding_allocs"), ("alloc_space", "alloc_bytes"),
+                       ("alloc_objects", "allocs")):
+        rows, total = pprof_top(pb, index)
+        if total != sum(s[key] for s in report.stacks):
+            problems.append(f"pprof {index} total {total}, the JSON's stacks[].{key} sum to "
+                            f"{sum(s[key] for s in report.stacks)}")
+        if key in ("allocs", "alloc_bytes") and total != report.totals[key]:
+            problems.append(f"pprof {index} total {total}, the JSON's totals.{key} is "
+                            f"{report.totals[key]}")
+        if key in ("outstanding_bytes", "alloc_bytes"):
+            for f_, v in tp["funcs"].items():
+                if v[key] and rows.get(f_, (None,))[0] != v[key]:
+                    problems.append(f"{f_}: expected flat {index} {v[key]} (target's truth), "
+                                    f"pprof -top shows {rows.get(f_)}")
+    check(problems)
+    traces = check_traces(report, pb)
+    check_traces(report, pb, "alloc_space", "alloc_bytes")
     if f"pid:  {report.report_pid(tp['pid'])}" not in traces or "comm:  allocators" not in traces:
         fail(f"expected pid and comm labels in -traces:\n{traces[:800]}")
 
 
-_top_cache = {}
+def test_pprof_alloc_space_is_what_the_target_allocated():
+    """alloc_space total = the bytes the target allocated (its truth) + what libc and the loader
+    allocate in an allocation-free run of the same binary (--baseline, read from its pprof)."""
+    base, _, base_path = traced("--baseline")
+    report, tp, path = traced()
+    totals = []
+    for p in (base_path, path):
+        pb = tmpfile("alloc.pb.gz")
+        report_cmd(p, "-o", pb)
+        totals.append(pprof_top(pb, "alloc_space")[1])
+    expect_eq(totals[1], totals[0] + tp["alloc_bytes"],
+              f"pprof alloc_space total (baseline {totals[0]} + target {tp['alloc_bytes']})")
 
 
-def top_bytes(pb):
-    if pb not in _top_cache:
-        _top_cache[pb] = go_pprof("-top", "-unit=B", "-nodecount=1000",
-                                  "-sample_index=inuse_space", pb)
-    return _top_cache[pb]
+PY_LEAK = os.path.join(ROOT, "tests", "targets", "py_leak.py")
+
+
+def test_pprof_keeps_python_names():
+    """A Python program: go tool pprof shows every name as the JSON has it (`<module>` and the
+    script's functions are not "demangled" into `<unknown>`): -traces match the JSON stacks,
+    the script's functions are -top rows by their own names, and parse_record (called from
+    process_example through ctypes) holds exactly the bytes the script says it leaked."""
+    py = "/usr/bin/python3.11"
+    if not os.access(py, os.X_OK):
+        raise Skip(f"{py} is not installed")
+    run = drip_trace([py, PY_LEAK, "direct", "100"], extra_env={"LINGER": "1"})
+    report = run.report()
+    tp = run.truth().one("py_leak")
+    allocs, nbytes = tp["leaks"]["process_example"]
+    pb = tmpfile("py.pb.gz")
+    report_cmd(run.report_path, "-o", pb)
+    traces = check_traces(report, pb)
+    problems = []
+    py_names = {f["function"] for s in report.stacks if s["outstanding_bytes"]
+                for f in s["frames"] if f.get("kind") == "python" and f.get("function")}
+    for want in ("<module>", "main", "load_model", "process_example"):
+        if want not in py_names:
+            problems.append(f"expected a Python frame {want} in the JSON, it has "
+                            f"{sorted(py_names)[:20]}")
+    if "<module>" not in traces.split() or "<unknown>" in traces:
+        problems.append("expected <module> (not <unknown>) in go tool pprof -traces")
+    for index in ("inuse_space", "alloc_space"):
+        rows, _ = pprof_top(pb, index)
+        missing = sorted(n for n in py_names if n not in rows)
+        if missing:
+            problems.append(f"-top -sample_index={index}: no row named {missing}; rows: "
+                            f"{sorted(rows)[:40]}")
+        if rows.get("parse_record", (None,))[0] != nbytes:
+            problems.append(f"-top -sample_index={index}: expected parse_record's flat bytes "
+                            f"{nbytes} ({allocs} leaks the script counted), pprof shows "
+                            f"{rows.get('parse_record')}")
+    check(problems)
 
 
 def test_trace_writes_folded_and_pprof_directly():
@@ -394,5 +478,7 @@ def test_bad_report_files():
 
 
 test_report_reexports_pprof.timeout = 180
+test_pprof_alloc_space_is_what_the_target_allocated.timeout = 120
+test_pprof_keeps_python_names.timeout = 120
 test_diff_of_two_runs.timeout = 90
 test_trace_writes_folded_and_pprof_directly.timeout = 120
