@@ -12,6 +12,7 @@
 #include "drip/cgroup.h"
 #include "drip/collector.h"
 #include "drip/elf.h"
+#include "drip/hash.h"
 #include "drip/log.h"
 #include "drip/procmaps.h"
 #include "drip/python.h"
@@ -1413,6 +1414,8 @@ struct owned_report {
 	struct report_merged *merged;
 	struct report_frame *frames;
 	struct report_frame *source_frames; /* collector__report_sources()'s */
+	struct report_module *modules;
+	char *build_ids; /* the modules' build-ids in hex, back to back */
 	const char **drop_names;
 	uint64_t *drop_counts;
 };
@@ -1428,6 +1431,8 @@ void collector__report_free(struct report *r)
 	free(o->merged);
 	free(o->frames);
 	free(o->source_frames);
+	free(o->modules);
+	free(o->build_ids);
 	free(o->drop_names);
 	free(o->drop_counts);
 	free(o);
@@ -1521,6 +1526,175 @@ int collector__report_sources(struct collector *c, struct report *r, const bool 
 		fi += st[i].nr_frames;
 	}
 	return 0;
+}
+
+/* ---- modules: the file each reported native frame lies in, per process ---- */
+
+/* One (process row, module) while the report is built: see struct report_module */
+struct mod_acc {
+	size_t row; /* the process's row, before the rows are sorted */
+	const char *path;
+	const uint8_t *build_id;
+	size_t build_id_len;
+	uint64_t base, lo, hi; /* lo, hi: the lowest and highest frame address */
+	size_t next;	       /* index + 1 of the next entry with the same key; 0: none */
+};
+
+struct mods {
+	struct mod_acc *v;
+	size_t nr, cap;
+	struct u64map idx; /* mod_key() -> index + 1 of its newest entry */
+};
+
+/*
+ * Frames name their module and build-id with a few shared strings, so an
+ * entry is found by those pointers; entries whose strings are equal but
+ * stored twice are merged by mods_finish().
+ */
+static uint64_t mod_key(size_t row, const struct rframe *f, uint64_t base)
+{
+	uint64_t h = hash_mix(row * 0x9e3779b97f4a7c15ull ^ (uintptr_t)f->module);
+
+	h = hash_mix(h ^ (uintptr_t)f->build_id ^ (uint64_t)f->build_id_len << 48);
+	h = hash_mix(h ^ base);
+	return h ? h : 1; /* u64map reserves 0 */
+}
+
+static int mods_add(struct mods *m, size_t row, const struct rframe *f)
+{
+	uint64_t base = f->addr - f->file_offset, key = mod_key(row, f, base), head = 0;
+	struct mod_acc *e;
+
+	u64map__get(&m->idx, key, &head);
+	for (size_t i = head; i; i = e->next) {
+		e = &m->v[i - 1];
+		if (e->row == row && e->path == f->module && e->build_id == f->build_id &&
+		    e->build_id_len == f->build_id_len && e->base == base) {
+			e->lo = f->addr < e->lo ? f->addr : e->lo;
+			e->hi = f->addr > e->hi ? f->addr : e->hi;
+			return 0;
+		}
+	}
+	if (m->nr == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		struct mod_acc *n = realloc(m->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		m->v = n;
+		m->cap = cap;
+	}
+	m->v[m->nr++] = (struct mod_acc){ .row = row,
+					  .path = f->module,
+					  .build_id = f->build_id,
+					  .build_id_len = f->build_id_len,
+					  .base = base,
+					  .lo = f->addr,
+					  .hi = f->addr,
+					  .next = head };
+	return u64map__set(&m->idx, key, m->nr);
+}
+
+static int cmp_mod(const void *a, const void *b)
+{
+	const struct mod_acc *x = a, *y = b;
+	int c;
+
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	c = strcmp(x->path, y->path);
+	if (c)
+		return c;
+	if (x->build_id_len != y->build_id_len)
+		return x->build_id_len < y->build_id_len ? -1 : 1;
+	c = x->build_id_len ? memcmp(x->build_id, y->build_id, x->build_id_len) : 0;
+	if (c)
+		return c;
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+static int cmp_mod_start(const void *a, const void *b)
+{
+	const struct mod_acc *x = a, *y = b;
+
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The modules of the rows' native frames, into o->procs[row].modules */
+static int add_modules(struct collector *c, const struct build *b, const size_t *proc_row,
+		       struct owned_report *o)
+{
+	struct mods m = { 0 };
+	size_t n = 0, hex = 0;
+	char *h;
+	int err = 0;
+
+	u64map__init(&m.idx);
+	for (size_t i = 0; i < b->nr && !err; i++) {
+		const struct acc *a = &b->accs[i];
+		const struct resolved *r;
+		uint64_t ri;
+
+		if (proc_row[a->proc] == SIZE_MAX || a->stack == NO_STACK ||
+		    !u64map__get(&c->site_res, site_key(a->proc, a->stack), &ri))
+			continue;
+		r = &c->res[ri];
+		for (uint32_t k = 0; k < r->nr && !err; k++)
+			if (!r->frames[k].python && r->frames[k].module)
+				err = mods_add(&m, proc_row[a->proc], &r->frames[k]);
+	}
+	if (err)
+		goto out;
+	/* one entry per (row, path, build-id, base), whatever stored its strings */
+	if (m.nr)
+		qsort(m.v, m.nr, sizeof(*m.v), cmp_mod);
+	for (size_t i = 0; i < m.nr; i++) {
+		struct mod_acc *e = &m.v[n];
+
+		if (n && !cmp_mod(&m.v[n - 1], &m.v[i])) {
+			e = &m.v[n - 1];
+			e->lo = m.v[i].lo < e->lo ? m.v[i].lo : e->lo;
+			e->hi = m.v[i].hi > e->hi ? m.v[i].hi : e->hi;
+			continue;
+		}
+		*e = m.v[i];
+		hex += e->build_id_len ? 2 * e->build_id_len + 1 : 0;
+		n++;
+	}
+	if (n)
+		qsort(m.v, n, sizeof(*m.v), cmp_mod_start);
+	o->modules = calloc(n ? n : 1, sizeof(*o->modules));
+	o->build_ids = h = malloc(hex ? hex : 1);
+	if (!o->modules || !o->build_ids) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct mod_acc *e = &m.v[i];
+		struct report_module *rm = &o->modules[i];
+		struct report_process *rp = &o->procs[e->row];
+
+		*rm = (struct report_module){ .path = e->path,
+					      .base = e->base,
+					      .start = e->lo,
+					      .end = e->hi + (e->hi < UINT64_MAX) };
+		if (e->build_id_len) {
+			rm->build_id = h;
+			for (size_t k = 0; k < e->build_id_len; k++, h += 2)
+				snprintf(h, 3, "%02x", e->build_id[k]);
+			*h++ = '\0';
+		}
+		if (!rp->nr_modules)
+			rp->modules = rm;
+		rp->nr_modules++;
+	}
+	o->r.has_modules = true;
+out:
+	free(m.v);
+	u64map__release(&m.idx);
+	return err;
 }
 
 static void add_drop(struct owned_report *o, const char *name, uint64_t v)
@@ -1640,6 +1814,8 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		free(procs);
 	}
 	qsort(o->stacks, o->r.nr_stacks, sizeof(*o->stacks), cmp_stack);
+	if (add_modules(c, &b, proc_row, o)) /* rows in proc_row's order: before sorting them */
+		goto out;
 	qsort(o->procs, o->r.nr_processes, sizeof(*o->procs), cmp_proc);
 
 	/* merged: one row per stack_id; stacks are sorted by bytes, so the first

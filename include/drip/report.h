@@ -47,6 +47,20 @@ struct report_stack {
 	uint32_t origin; /* the producer's own handle on the row (collector); 0 in loaded reports */
 };
 
+/*
+ * A module (mapped file) that frames of one process lie in.  A native frame
+ * belongs to the module of its process with its path and start <= address <
+ * end; its offset in the file is address - base.  One path may be several
+ * modules: two files at that path (replaced on disk between two loads), or
+ * two segments loaded at different distances from their file offsets.
+ */
+struct report_module {
+	const char *path;     /* the frames' module: a file's path, "[anon]", ... */
+	const char *build_id; /* lowercase hex (the GNU build-id note); NULL: unknown */
+	uint64_t base;	      /* address - base = file offset, for every frame in it */
+	uint64_t start, end;  /* the frames' addresses in it: the lowest, one past the highest */
+};
+
 struct report_process {
 	uint32_t pid;
 	uint32_t nspid; /* 0: same as pid (printed as null) */
@@ -59,6 +73,8 @@ struct report_process {
 	uint64_t inherited_bytes; /* parent's blocks held since fork (not in outstanding) */
 	uint64_t inherited_allocs;
 	bool exited;
+	size_t nr_modules;
+	const struct report_module *modules; /* sorted by start (report.has_modules) */
 };
 
 struct report_merged {
@@ -87,6 +103,7 @@ struct report {
 	double duration_s;
 	bool incomplete;
 	bool has_alloc_bytes; /* false: alloc_bytes unknown (a report from before drip counted it) */
+	bool has_modules;     /* false: processes[].modules unknown (a report from before) */
 	struct report_totals totals;
 	size_t nr_processes;
 	const struct report_process *processes; /* sorted by pid */

@@ -72,7 +72,40 @@ static void write_totals(struct json_writer *w, const struct report *r)
 	json__obj_end(w);
 }
 
-static void write_process(struct json_writer *w, const struct report_process *p)
+/* addresses are strings "0x...": JSON numbers lose precision above 2^53 in many readers */
+static void key_addr(struct json_writer *w, const char *key, uint64_t v)
+{
+	char addr[2 + 16 + 1];
+
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, v);
+	key_str(w, key, addr);
+}
+
+static void write_modules(struct json_writer *w, const struct report *r,
+			  const struct report_process *p)
+{
+	json__key(w, "modules");
+	if (!r->has_modules) {
+		json__null(w);
+		return;
+	}
+	json__arr_start(w);
+	for (size_t i = 0; i < p->nr_modules; i++) {
+		const struct report_module *m = &p->modules[i];
+
+		json__obj_start(w);
+		key_str(w, "path", m->path);
+		key_str(w, "build_id", m->build_id);
+		key_addr(w, "base", m->base);
+		key_addr(w, "start", m->start);
+		key_addr(w, "end", m->end);
+		json__obj_end(w);
+	}
+	json__arr_end(w);
+}
+
+static void write_process(struct json_writer *w, const struct report *r,
+			  const struct report_process *p)
 {
 	json__obj_start(w);
 	key_u64(w, "pid", p->pid);
@@ -86,6 +119,7 @@ static void write_process(struct json_writer *w, const struct report_process *p)
 	key_bool(w, "exited", p->exited);
 	key_u64(w, "inherited_bytes", p->inherited_bytes);
 	key_u64(w, "inherited_allocs", p->inherited_allocs);
+	write_modules(w, r, p);
 	json__obj_end(w);
 }
 
@@ -180,7 +214,7 @@ int report__write_json(const struct report *r, FILE *f)
 	json__key(w, "processes");
 	json__arr_start(w);
 	for (i = 0; i < r->nr_processes; i++)
-		write_process(w, &r->processes[i]);
+		write_process(w, r, &r->processes[i]);
 	json__arr_end(w);
 
 	json__key(w, "merged");

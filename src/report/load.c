@@ -68,6 +68,9 @@ struct loader {
 	/* alloc_bytes is known when totals and every stack have it (older reports have none) */
 	bool totals_alloc_bytes;
 	size_t nr_alloc_bytes;
+	struct report_module *mod; /* the current process's modules */
+	size_t nr_mod, cap_mod;
+	size_t nr_with_modules; /* processes with "modules" (not null): all, or it is unknown */
 };
 
 #define NO_INDEX SIZE_MAX
@@ -530,6 +533,7 @@ enum {
 	P_EXITED,
 	P_INH_BYTES, /* optional from here: reports before fork views have none */
 	P_INH_ALLOCS,
+	P_MODULES,
 	P__N
 };
 static const char *const proc_keys[P__N] = { "pid",
@@ -542,7 +546,99 @@ static const char *const proc_keys[P__N] = { "pid",
 					     "outstanding_allocs",
 					     "exited",
 					     "inherited_bytes",
-					     "inherited_allocs" };
+					     "inherited_allocs",
+					     "modules" };
+
+/* processes[].modules[] */
+
+enum { MOD_PATH, MOD_BUILD_ID, MOD_BASE, MOD_START, MOD_END, MOD__N };
+static const char *const module_keys[MOD__N] = { "path", "build_id", "base", "start", "end" };
+
+#define MAX_BUILD_ID 64 /* bytes; GNU ld writes 20 (sha1), 16 (md5, uuid) */
+
+/* null, or 2 to 2 * MAX_BUILD_ID lowercase hex digits, an even number of them */
+static int want_build_id(struct loader *l, const char **s)
+{
+	if (l->t.type == JSON_STR && (l->t.len < 2 || l->t.len > 2 * MAX_BUILD_ID || l->t.len % 2 ||
+				      strspn(l->t.str, "0123456789abcdef") != l->t.len))
+		return fail(l, l->t.pos,
+			    "expected a build-id: an even number of lowercase hex "
+			    "digits, at most %d",
+			    2 * MAX_BUILD_ID);
+	return want_str(l, true, s);
+}
+
+static int module_member(struct loader *l, int k, void *obj)
+{
+	struct report_module *m = obj;
+
+	switch (k) {
+	case MOD_PATH:
+		return want_str(l, false, &m->path);
+	case MOD_BUILD_ID:
+		return want_build_id(l, &m->build_id);
+	case MOD_BASE:
+		return want_address(l, &m->base);
+	case MOD_START:
+		return want_address(l, &m->start);
+	default:
+		return want_address(l, &m->end);
+	}
+}
+
+static int load_module(struct loader *l, size_t j)
+{
+	struct report_module *m;
+	size_t start = l->t.pos;
+
+	if (l->nr_mod >= MAX_FRAMES)
+		return json_parser__fail(&l->jp, start, -E2BIG, "more than %d modules in a process",
+					 MAX_FRAMES);
+	if (grow(&l->mod, &l->cap_mod, l->nr_mod, sizeof(*m)))
+		return json_parser__fail(&l->jp, start, -ENOMEM, "out of memory");
+	m = memset(&l->mod[l->nr_mod], 0, sizeof(*m));
+	l->sub = "modules";
+	l->j = j;
+	if (load_object(l, module_keys, MOD__N, (1u << MOD__N) - 1, module_member, m, NULL))
+		return l->jp.err;
+	if (m->end < m->start)
+		return fail(l, start, "end is below start");
+	l->nr_mod++;
+	return 0;
+}
+
+static int cmp_module_start(const void *a, const void *b)
+{
+	const struct report_module *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* "modules": null (unknown), or the array, sorted by start into the arena */
+static int load_modules(struct loader *l, struct report_process *p)
+{
+	struct report_module *mods;
+	int err;
+
+	if (l->t.type == JSON_NULL)
+		return 0;
+	l->nr_mod = 0;
+	err = load_array(l, load_module);
+	l->sub = NULL;
+	if (err)
+		return err;
+	mods = l->nr_mod ? arena_alloc(l->ld, l->nr_mod * sizeof(*mods)) : NULL;
+	if (l->nr_mod && !mods)
+		return json_parser__fail(&l->jp, l->t.pos, -ENOMEM, "out of memory");
+	if (l->nr_mod) {
+		memcpy(mods, l->mod, l->nr_mod * sizeof(*mods));
+		qsort(mods, l->nr_mod, sizeof(*mods), cmp_module_start);
+	}
+	p->modules = mods;
+	p->nr_modules = l->nr_mod;
+	l->nr_with_modules++;
+	return 0;
+}
 
 static int proc_member(struct loader *l, int k, void *obj)
 {
@@ -569,6 +665,8 @@ static int proc_member(struct loader *l, int k, void *obj)
 		return want_u64(l, &p->inherited_bytes);
 	case P_INH_ALLOCS:
 		return want_u64(l, &p->inherited_allocs);
+	case P_MODULES:
+		return load_modules(l, p);
 	default:
 		return want_bool(l, &p->exited);
 	}
@@ -1022,6 +1120,11 @@ static int load(struct loader *l)
 		return json_parser__fail(&l->jp, 0, -ENOMEM, "out of memory");
 	err = link_merged(l);
 	ld->r.has_alloc_bytes = l->totals_alloc_bytes && l->nr_alloc_bytes == ld->r.nr_stacks;
+	ld->r.has_modules = l->nr_with_modules == ld->r.nr_processes;
+	for (size_t i = 0; !ld->r.has_modules && i < ld->r.nr_processes; i++) {
+		ld->procs[i].modules = NULL; /* some unknown: all unknown, as alloc_bytes */
+		ld->procs[i].nr_modules = 0;
+	}
 	ld->r.processes = ld->procs;
 	ld->r.merged = ld->merged;
 	ld->r.stacks = ld->stacks;
@@ -1057,6 +1160,7 @@ int report_load__buf(const char *buf, size_t len, struct report **out, char *why
 	}
 	json_parser__release(&l.jp);
 	free(l.fr);
+	free(l.mod);
 	return err;
 }
 

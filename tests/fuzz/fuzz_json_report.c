@@ -5,7 +5,7 @@
  *
  * Invariants: a loaded report keeps the model's rules (merged[].first_stack
  * in range and of the same stack_id, stacks sorted by outstanding_bytes,
- * processes by pid); and the JSON writer's output of it loads again and
+ * processes by pid, each process's modules by start, none when unknown); and the JSON writer's output of it loads again and
  * writes back byte for byte (the loader reads exactly what the writer
  * writes). The text, folded, pprof and text-diff writers run on it for
  * crashes, leaks and undefined behaviour.
@@ -67,6 +67,16 @@ static void check_model(const struct report *r)
 	for (size_t i = 1; i < r->nr_processes; i++)
 		if (r->processes[i - 1].pid > r->processes[i].pid)
 			__builtin_trap();
+	for (size_t i = 0; i < r->nr_processes; i++) {
+		const struct report_process *p = &r->processes[i];
+
+		if (!r->has_modules && p->nr_modules)
+			__builtin_trap(); /* unknown somewhere: unknown everywhere */
+		for (size_t k = 0; k < p->nr_modules; k++)
+			if (p->modules[k].end < p->modules[k].start ||
+			    (k && p->modules[k - 1].start > p->modules[k].start))
+				__builtin_trap();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,7 +12,8 @@
  *   [3] dd pid 100: 30 B in 1 block, no frames
  *   [4] ee pid 100: 20 B in 2 blocks, JIT frame ([anon]) under main
  *   [5] cc pid 100: all freed (5 allocs of 48 B, 5 frees), frames: churn, main
- * Every row's alloc_bytes is its allocs times its block size.
+ * Every row's alloc_bytes is its allocs times its block size. Each process
+ * lists the modules of its frames; 200 shares 100's server and libc (a fork).
  */
 #ifndef EXPORT_FIXTURE_H
 #define EXPORT_FIXTURE_H
@@ -77,6 +78,38 @@ static const struct report_frame fx_frames_c[] = {
 	  .line = 5 },
 };
 
+#define SERVER_BID "5e4e45000000000000000000000000000000abcd"
+#define LIBC_BID   "93ac61ec5a8eb1396f9fbd350e3169a558528a40"
+#define WORKER_BID "0123456789abcdef"
+
+/* the modules of each process's frames: 200 was forked from 100 (same bases) */
+static const struct report_module fx_modules_100[] = {
+	{ .path = SERVER, .build_id = SERVER_BID, .base = 0, .start = 0x1000, .end = 0x3001 },
+	{ .path = "[anon]",
+	  .base = 0x7e0000000000,
+	  .start = 0x7e0000000010,
+	  .end = 0x7e0000000011 },
+	{ .path = LIBC,
+	  .build_id = LIBC_BID,
+	  .base = 0x7f0000000000,
+	  .start = 0x7f0000001234,
+	  .end = 0x7f0000001235 },
+};
+
+static const struct report_module fx_modules_200[] = {
+	{ .path = SERVER, .build_id = SERVER_BID, .base = 0, .start = 0x1000, .end = 0x2001 },
+	{ .path = "/opt/app/bin/worker",
+	  .build_id = WORKER_BID,
+	  .base = 0x400000,
+	  .start = 0x401000,
+	  .end = 0x401001 },
+	{ .path = LIBC,
+	  .build_id = LIBC_BID,
+	  .base = 0x7f0000000000,
+	  .start = 0x7f0000001234,
+	  .end = 0x7f0000001235 },
+};
+
 static const struct report_process fx_procs[] = {
 	{ .pid = 100,
 	  .ppid = 1,
@@ -84,7 +117,9 @@ static const struct report_process fx_procs[] = {
 	  .comm = "server",
 	  .exe = SERVER,
 	  .outstanding_bytes = 6553650,
-	  .outstanding_allocs = 103 },
+	  .outstanding_allocs = 103,
+	  .nr_modules = 3,
+	  .modules = fx_modules_100 },
 	{ .pid = 200,
 	  .nspid = 7,
 	  .ppid = 100,
@@ -92,7 +127,9 @@ static const struct report_process fx_procs[] = {
 	  .comm = "worker",
 	  .outstanding_bytes = 5120,
 	  .outstanding_allocs = 11,
-	  .exited = true },
+	  .exited = true,
+	  .nr_modules = 3,
+	  .modules = fx_modules_200 },
 };
 
 static const struct report_stack fx_stacks[] = {
@@ -191,6 +228,7 @@ static const struct report fixture = {
 	.duration_s = 12.5,
 	.incomplete = true,
 	.has_alloc_bytes = true,
+	.has_modules = true,
 	.totals = { .allocs = 169,
 		    .alloc_bytes = 9835810,
 		    .frees = 55,

@@ -8,7 +8,9 @@
  * their frames stay unresolved (module and function NULL).
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1394,6 +1396,50 @@ __attribute__((noinline)) int drip_test_outer(volatile int *x)
 	return drip_test_leaf(x) * 7 - *x;
 }
 
+/* This executable's GNU build-id in hex, read from its loaded notes (not with drip's reader) */
+static int own_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+	char *hex = data;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		for (end = p + ph->p_memsz; p + sizeof(ElfW(Nhdr)) <= end;) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+			const uint8_t *desc = p + sizeof(*n) + ((n->n_namesz + 3) & ~3u);
+
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+			    !memcmp(p + sizeof(*n), "GNU", 4)) {
+				for (uint32_t k = 0; k < n->n_descsz; k++)
+					sprintf(hex + 2 * k, "%02x", desc[k]);
+				return 1;
+			}
+			p = desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 1; /* the first object is the executable */
+}
+
+/* start - offset of the /proc/self/maps line holding addr: where file offset 0 would be */
+static uint64_t own_base(uint64_t addr)
+{
+	unsigned long lo, hi, off;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	uint64_t base = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) == 3 && lo <= addr && addr < hi)
+			base = lo - off;
+	fclose(f);
+	assert_true(base != 0);
+	return base;
+}
+
 static void test_frames_name_functions_of_live_process(void **state)
 {
 	const uint64_t ips[] = { (uintptr_t)drip_test_leaf + 1, (uintptr_t)drip_test_outer + 1 };
@@ -1437,6 +1483,23 @@ static void test_frames_name_functions_of_live_process(void **state)
 	assert_string_equal(r->stacks[0].frames[0].function, "drip_test_leaf");
 	assert_non_null(r->stacks[0].frames[1].function);
 	assert_string_equal(r->stacks[0].frames[1].function, "drip_test_outer");
+	/* the frames' module: this executable, its build-id, its load base */
+	{
+		char bid[2 * 64 + 1] = "";
+		const struct report_module *m = r->processes[0].modules;
+
+		dl_iterate_phdr(own_build_id, bid);
+		assert_true(r->has_modules);
+		assert_int_equal(r->processes[0].nr_modules, 1);
+		assert_string_equal(m->path, exe);
+		if (bid[0])
+			assert_string_equal(m->build_id, bid);
+		else
+			assert_null(m->build_id);
+		assert_true(m->base == own_base(ips[0]));
+		assert_true(m->start == (ips[0] < ips[1] ? ips[0] : ips[1]));
+		assert_true(m->end == (ips[0] < ips[1] ? ips[1] : ips[0]) + 1);
+	}
 	collector__report_free(r);
 	collector__free(c);
 }

@@ -44,6 +44,18 @@ static const struct report_frame frames_b[] = {
 	  .line = 9 },
 };
 
+static const struct report_module modules_100[] = {
+	{ .path = "/opt/app/bin/server",
+	  .build_id = "0123456789abcdef0123456789abcdef01234567",
+	  .base = 0x55d0c0de0000,
+	  .start = 0x55d0c0de1234,
+	  .end = 0x55d0c0de1235 },
+	{ .path = "/usr/lib/x86_64-linux-gnu/libfoo.so",
+	  .base = 0x7f0000090000,
+	  .start = 0x7f00000a0000,
+	  .end = 0x7f00000a0001 },
+};
+
 static const struct report_process procs[] = {
 	{ .pid = 100,
 	  .ppid = 1,
@@ -51,7 +63,9 @@ static const struct report_process procs[] = {
 	  .comm = "server",
 	  .exe = "/opt/app/bin/server",
 	  .outstanding_bytes = 6553600,
-	  .outstanding_allocs = 100 },
+	  .outstanding_allocs = 100,
+	  .nr_modules = 2,
+	  .modules = modules_100 },
 	{ .pid = 200,
 	  .nspid = 7,
 	  .ppid = 100,
@@ -119,6 +133,7 @@ static const struct report sample = {
 	.duration_s = 12.5,
 	.incomplete = true,
 	.has_alloc_bytes = true,
+	.has_modules = true,
 	.totals = { .allocs = 161,
 		    .alloc_bytes = 9835520,
 		    .frees = 50,
@@ -152,11 +167,16 @@ static const char sample_check[] =
 	"p = d['processes']\n"
 	"assert [list(x) for x in p] == [['pid', 'nspid', 'ppid', 'start_time', 'comm', 'exe',\n"
 	"    'outstanding_bytes', 'outstanding_allocs', 'exited', 'inherited_bytes',\n"
-	"    'inherited_allocs']] * 2\n"
+	"    'inherited_allocs', 'modules']] * 2\n"
 	"assert p[0] == {'pid': 100, 'nspid': None, 'ppid': 1, 'start_time': 123456789,\n"
 	"    'comm': 'server', 'exe': '/opt/app/bin/server', 'outstanding_bytes': 6553600,\n"
 	"    'outstanding_allocs': 100, 'exited': False, 'inherited_bytes': 0,\n"
-	"    'inherited_allocs': 0}, p[0]\n"
+	"    'inherited_allocs': 0, 'modules': [{'path': '/opt/app/bin/server',\n"
+	"    'build_id': '0123456789abcdef0123456789abcdef01234567', 'base': '0x55d0c0de0000',\n"
+	"    'start': '0x55d0c0de1234', 'end': '0x55d0c0de1235'},\n"
+	"    {'path': '/usr/lib/x86_64-linux-gnu/libfoo.so', 'build_id': None,\n"
+	"    'base': '0x7f0000090000', 'start': '0x7f00000a0000', 'end': '0x7f00000a0001'}]}, p[0]\n"
+	"assert p[1]['modules'] == []\n"
 	"assert p[1]['nspid'] == 7 and p[1]['exe'] is None and p[1]['exited'] is True\n"
 	"assert p[1]['comm'] == 'evil\\x1b[31m\\ufffd', p[1]['comm']\n"
 	"m = d['merged']\n"

@@ -213,6 +213,65 @@ static void test_alloc_bytes_known_only_when_everywhere(void **state)
 	free(json);
 }
 
+#define TOTALS_OLD                                                                               \
+	"\"totals\":{\"allocs\":0,\"frees\":0,\"outstanding_bytes\":0,\"outstanding_allocs\":0," \
+	"\"unknown_frees\":0,\"events_lost\":0,\"unwind_failures\":0}"
+
+static void test_modules(void **state)
+{
+	char *json = to_json(&fixture, NULL);
+	struct report *r = load_ok(json);
+	const struct report_module *m;
+
+	assert_true(r->has_modules);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(r->processes[i].nr_modules, fixture.processes[i].nr_modules);
+		for (size_t k = 0; k < r->processes[i].nr_modules; k++) {
+			const struct report_module *a = &r->processes[i].modules[k],
+						   *b = &fixture.processes[i].modules[k];
+
+			assert_string_equal(a->path, b->path);
+			if (b->build_id)
+				assert_string_equal(a->build_id, b->build_id);
+			else
+				assert_null(a->build_id);
+			assert_true(a->base == b->base && a->start == b->start && a->end == b->end);
+		}
+	}
+	m = &r->processes[0].modules[0];
+	assert_ptr_equal(m->path, r->processes[0].exe); /* interned with the rest */
+	report_load__free(r);
+	free(json);
+
+	/* sorted by start; null: unknown, and then so are all processes' */
+	r = load_ok("{\"format\":1,\"duration_s\":1.0,\"incomplete\":false," TOTALS_OLD
+		    ",\"processes\":[{\"pid\":9,\"nspid\":null,\"ppid\":1,\"start_time\":0,"
+		    "\"comm\":null,\"exe\":null,\"outstanding_bytes\":0,\"outstanding_allocs\":0,"
+		    "\"exited\":false,\"modules\":["
+		    "{\"path\":\"/b\",\"build_id\":null,\"base\":\"0x7000\",\"start\":\"0x7010\","
+		    "\"end\":\"0x7020\"},"
+		    "{\"path\":\"/a\",\"build_id\":\"00ff\",\"base\":\"0x0\",\"start\":\"0x10\","
+		    "\"end\":\"0x10\"}]}],\"merged\":[],\"stacks\":[]}");
+	assert_true(r->has_modules);
+	assert_int_equal(r->processes[0].nr_modules, 2);
+	assert_string_equal(r->processes[0].modules[0].path, "/a");
+	assert_string_equal(r->processes[0].modules[0].build_id, "00ff");
+	assert_null(r->processes[0].modules[1].build_id);
+	assert_true(r->processes[0].modules[1].base == 0x7000);
+	report_load__free(r);
+	r = load_ok("{\"format\":1,\"duration_s\":1.0,\"incomplete\":false," TOTALS_OLD
+		    ",\"processes\":[{\"pid\":9,\"nspid\":null,\"ppid\":1,\"start_time\":0,"
+		    "\"comm\":null,\"exe\":null,\"outstanding_bytes\":0,\"outstanding_allocs\":0,"
+		    "\"exited\":false,\"modules\":[{\"path\":\"/a\",\"build_id\":null,\"base\":"
+		    "\"0x0\",\"start\":\"0x10\",\"end\":\"0x11\"}]},"
+		    "{\"pid\":8,\"nspid\":null,\"ppid\":1,\"start_time\":0,"
+		    "\"comm\":null,\"exe\":null,\"outstanding_bytes\":0,\"outstanding_allocs\":0,"
+		    "\"exited\":false,\"modules\":null}],\"merged\":[],\"stacks\":[]}");
+	assert_false(r->has_modules);
+	assert_int_equal(r->processes[0].nr_modules + r->processes[1].nr_modules, 0);
+	report_load__free(r);
+}
+
 static void test_unknown_keys_are_skipped(void **state)
 {
 	char *json = to_json(&fixture, NULL), *more;
@@ -241,6 +300,12 @@ static void test_unknown_keys_are_skipped(void **state)
 #define HEAD                                                            \
 	"{\"format\":1,\"duration_s\":1.0,\"incomplete\":false," TOTALS \
 	",\"processes\":[],\"merged\":[],"
+#define HEAD_P                                                                                 \
+	"{\"format\":1,\"duration_s\":1.0,\"incomplete\":false," TOTALS                        \
+	",\"processes\":[{\"pid\":9,\"nspid\":null,\"ppid\":1,\"start_time\":0,\"comm\":null," \
+	"\"exe\":null,\"outstanding_bytes\":0,\"outstanding_allocs\":0,\"exited\":false,"      \
+	"\"modules\":["
+#define MODULE(rest) "{\"path\":\"/x\"," rest "}"
 #define STACK_HEAD                                                                           \
 	"{\"pid\":1,\"stack_id\":\"00000000000000aa\",\"exited\":false,\"truncated\":false," \
 	"\"outstanding_bytes\":1,\"outstanding_allocs\":1,\"allocs\":1,\"frees\":0,"         \
@@ -311,6 +376,24 @@ static void test_errors_name_the_place(void **state)
 		   "\"max_pid_bytes\":1}],\"stacks\":[]}",
 		   -EBADMSG,
 		   "line 1 col 325: merged[0]: stack_id 0000000000000000 is in no stacks[] row");
+	load_fails(HEAD_P MODULE("\"build_id\":\"ABCD\",\"base\":\"0x0\",\"start\":\"0x1\","
+				 "\"end\":\"0x2\"") "]}],\"merged\":[],\"stacks\":[]}",
+		   -EBADMSG,
+		   "line 1 col 357: processes[0].modules[0].build_id: expected a build-id: an even "
+		   "number of lowercase hex digits, at most 128");
+	load_fails(HEAD_P MODULE("\"build_id\":\"abc\",\"base\":\"0x0\",\"start\":\"0x1\","
+				 "\"end\":\"0x2\"") "]}],\"merged\":[],\"stacks\":[]}",
+		   -EBADMSG,
+		   "line 1 col 357: processes[0].modules[0].build_id: expected a build-id: an even "
+		   "number of lowercase hex digits, at most 128");
+	load_fails(HEAD_P MODULE("\"build_id\":null,\"base\":\"0x0\",\"start\":\"0x3\","
+				 "\"end\":\"0x2\"") "]}],\"merged\":[],\"stacks\":[]}",
+		   -EBADMSG, "line 1 col 333: processes[0].modules[0]: end is below start");
+	load_fails(
+		HEAD_P MODULE(
+			"\"build_id\":null,\"start\":\"0x1\",\"end\":\"0x2\"") "]}],"
+									       "\"merged\":[],\"stacks\":[]}",
+		-EBADMSG, "line 1 col 333: processes[0].modules[0]: missing \"base\"");
 	load_fails(HEAD "\"stacks\":[]} {}", -EBADMSG,
 		   "line 1 col 220: expected nothing after the JSON value, found '{'");
 	load_fails("{\"format\":1,\"totals\":{\"allocs\":1", -EBADMSG,
@@ -379,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_loaded_model),
 		cmocka_unit_test(test_order_restored_and_first_stack_linked),
 		cmocka_unit_test(test_alloc_bytes_known_only_when_everywhere),
+		cmocka_unit_test(test_modules),
 		cmocka_unit_test(test_unknown_keys_are_skipped),
 		cmocka_unit_test(test_errors_name_the_place),
 		cmocka_unit_test(test_every_truncation_fails_cleanly),
