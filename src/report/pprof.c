@@ -12,16 +12,26 @@
  * from its JSON) has no alloc_space: the type is left out rather than
  * written as zeros that would look like data, and a comment says why.
  *
+ * Mappings: one per (file path, build-id, base) of the processes' modules
+ * (report_module: base = address - file offset), so forked workers that
+ * share a load address share a mapping and its locations, and a path that
+ * is two files (replaced on disk while processes ran) is two mappings, each
+ * with its own build-id. A mapping's range covers the addresses of its
+ * frames in every process it serves, its file_offset is where that range
+ * starts in the file (memory_start - base), so a location's file offset is
+ * address - memory_start + file_offset, exact. A frame without a module
+ * entry (a report from before drip listed them) gets a mapping per path
+ * with no range and no build-id. All mappings claim to be symbolized
+ * (functions, files, lines, inline frames), so pprof never re-resolves
+ * drip's runtime addresses against whatever is on disk now.
+ *
  * Locations: a native frame is (mapping, runtime address); inlined frames
  * (inlined == true) join the frame they were inlined into, at the same
  * address and module, as one location with several lines, innermost first.
  * A native frame without a function name is a location with no lines (pprof
  * shows its address). A Python frame is a location without mapping or
- * address and one line. Locations, functions (name, file), mappings (one per
- * module path) and strings are each written once. Mappings have no address
- * range or build-id (the report has neither: a module sits at a different
- * address in each process) and claim to be symbolized, so pprof never tries
- * to resolve our runtime addresses against the files.
+ * address and one line. Locations, functions (name, file), mappings and
+ * strings are each written once.
  *
  * Strings are made valid UTF-8 and safe to print: controls, bidi overrides
  * and invalid bytes become '?' (folded__add_safe without the ';' rule).
@@ -36,6 +46,7 @@
 #include "drip/formats.h"
 #include "drip/hash.h"
 #include "drip/protobuf.h"
+#include "drip/u64map.h"
 
 /* profile.proto field numbers */
 enum {
@@ -59,7 +70,11 @@ enum {
 	LABEL_STR = 2,
 	LABEL_NUM = 3,
 	MAPPING_ID = 1,
+	MAPPING_MEMORY_START = 2,
+	MAPPING_MEMORY_LIMIT = 3,
+	MAPPING_FILE_OFFSET = 4,
 	MAPPING_FILENAME = 5,
+	MAPPING_BUILD_ID = 6,
 	MAPPING_HAS_FUNCTIONS = 7,
 	MAPPING_HAS_FILENAMES = 8,
 	MAPPING_HAS_LINE_NUMBERS = 9,
@@ -99,10 +114,17 @@ struct keymap {
  */
 struct memo {
 	const char *module, *function, *file;
-	uint64_t address;
+	uint64_t address, mapping;
 	uint32_t line;
 	int kind; /* -1: an empty slot */
 	uint64_t id;
+};
+
+/* A mapping, written once the samples have widened its range */
+struct pmapping {
+	const char *path, *build_id;
+	uint64_t base, start, end;
+	bool ranged; /* from a module entry: base, start and end are known */
 };
 
 struct pprof {
@@ -110,7 +132,12 @@ struct pprof {
 	struct memo *memo; /* open addressing */
 	size_t nr_memo, cap_memo;
 	struct keymap strings, functions, locations, mappings;
-	struct pb mapping_msgs, location_msgs, function_msgs;
+	struct pmapping *maps; /* by mapping id - 1 */
+	size_t cap_maps;
+	struct u64map module_maps; /* struct report_module * -> mapping id */
+	struct u64map path_maps;   /* a module path's string (frames without an entry) -> id */
+	size_t proc_lo, proc_hi;   /* the current sample's processes[] rows */
+	struct pb location_msgs, function_msgs;
 	struct sbuf key, name; /* scratch */
 	uint64_t *loc_ids;     /* one sample's locations */
 	uint64_t pid_key, comm_key;
@@ -220,35 +247,137 @@ static void key_u64(struct sbuf *k, uint64_t v)
 	sbuf__add(k, &v, sizeof(v));
 }
 
-/* The mapping id (1, 2, ...) of a module path */
-static uint64_t mapping_id(struct pprof *pp, const char *module)
+/*
+ * The mapping id (1, 2, ...) of path with build_id at base (ranged), or of
+ * path alone; a module entry's range widens its mapping's.
+ */
+static uint64_t mapping_id(struct pprof *pp, const char *path, const struct report_module *m)
 {
+	struct sbuf *k = &pp->key;
 	uint32_t id = 0;
 	bool created;
-	size_t mark;
 	int err;
 
-	if (!module || pp->err)
+	if (!path || pp->err)
 		return 0;
-	err = keymap_get(&pp->mappings, module, strlen(module), &id, &created);
+	k->len = 0;
+	key_str(k, path);
+	key_str(k, m ? m->build_id : NULL);
+	sbuf__add(k, m ? "B" : "-", 1);
+	key_u64(k, m ? m->base : 0);
+	err = k->oom ? -ENOMEM : keymap_get(&pp->mappings, k->buf, k->len, &id, &created);
+	if (!err && created && id >= pp->cap_maps) {
+		size_t cap = pp->cap_maps ? 2 * pp->cap_maps : 64;
+		struct pmapping *n = realloc(pp->maps, cap * sizeof(*n));
+
+		if (n) {
+			pp->maps = n;
+			pp->cap_maps = cap;
+		} else {
+			err = -ENOMEM;
+		}
+	}
 	if (err) {
 		pp->err = err;
 		return 0;
 	}
-	if (created) {
-		struct pb *b = &pp->mapping_msgs;
+	if (created)
+		pp->maps[id] = (struct pmapping){ .path = path,
+						  .build_id = m ? m->build_id : NULL,
+						  .base = m ? m->base : 0,
+						  .start = m ? m->start : 0,
+						  .end = m ? m->end : 0,
+						  .ranged = m };
+	else if (m && m->start < pp->maps[id].start)
+		pp->maps[id].start = m->start;
+	if (!created && m && m->end > pp->maps[id].end)
+		pp->maps[id].end = m->end;
+	return id + 1;
+}
 
-		mark = pb__begin(b, PROFILE_MAPPING);
-		pb__uint(b, MAPPING_ID, id + 1);
-		pb__int(b, MAPPING_FILENAME, str_id(pp, module));
-		/* symbolized already (by drip, or never: no range to resolve addresses in) */
+/* The same, remembered by the entry's (or the path string's) address */
+static uint64_t mapping_of(struct pprof *pp, const char *path, const struct report_module *m)
+{
+	struct u64map *memo = m ? &pp->module_maps : &pp->path_maps;
+	uint64_t key = m ? (uintptr_t)m : (uintptr_t)path, id;
+
+	if (!path)
+		return 0;
+	if (u64map__get(memo, key, &id))
+		return id;
+	id = mapping_id(pp, path, m);
+	if (id && u64map__set(memo, key, id))
+		pp->err = -ENOMEM;
+	return id;
+}
+
+static void put_mappings(struct pprof *pp, struct pb *b)
+{
+	for (size_t i = 0; i < pp->mappings.nr; i++) {
+		const struct pmapping *m = &pp->maps[i];
+		size_t mark = pb__begin(b, PROFILE_MAPPING);
+
+		pb__uint(b, MAPPING_ID, i + 1);
+		if (m->ranged) {
+			pb__uint(b, MAPPING_MEMORY_START, m->start);
+			pb__uint(b, MAPPING_MEMORY_LIMIT, m->end);
+			pb__uint(b, MAPPING_FILE_OFFSET, m->start - m->base);
+		}
+		pb__int(b, MAPPING_FILENAME, str_id(pp, m->path));
+		if (m->build_id)
+			pb__int(b, MAPPING_BUILD_ID, str_id(pp, m->build_id));
+		/* symbolized already: pprof must not resolve runtime addresses in today's files */
 		pb__uint(b, MAPPING_HAS_FUNCTIONS, 1);
 		pb__uint(b, MAPPING_HAS_FILENAMES, 1);
 		pb__uint(b, MAPPING_HAS_LINE_NUMBERS, 1);
 		pb__uint(b, MAPPING_HAS_INLINE_FRAMES, 1);
 		pb__end(b, mark);
 	}
-	return id + 1;
+}
+
+static bool same_module(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool in_module(const struct report_module *m, const struct report_frame *fr)
+{
+	return fr->address >= m->start && fr->address < m->end && same_module(m->path, fr->module);
+}
+
+/* The module entry of a native frame of the sample's processes, or NULL */
+static const struct report_module *find_module(const struct pprof *pp,
+					       const struct report_frame *fr)
+{
+	for (size_t p = pp->proc_lo; p < pp->proc_hi; p++) {
+		const struct report_process *proc = &pp->r->processes[p];
+		const struct report_module *mods = proc->modules;
+		size_t lo = 0, hi = proc->nr_modules;
+
+		while (lo < hi) { /* the last one that starts at or below the address */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (mods[mid].start <= fr->address)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo && in_module(&mods[lo - 1], fr))
+			return &mods[lo - 1];
+		/* ranges may overlap (a path mapped again after its file was replaced) */
+		for (size_t i = 0; i < proc->nr_modules; i++)
+			if (in_module(&mods[i], fr))
+				return &mods[i];
+	}
+	return NULL;
+}
+
+/* The mapping id of a native frame (0: none) */
+static uint64_t frame_mapping(struct pprof *pp, const struct report_frame *fr)
+{
+	if (fr->kind != FRAME_NATIVE || !fr->module)
+		return 0;
+	return mapping_of(pp, fr->module, find_module(pp, fr));
 }
 
 /* The function id (1, 2, ...) of (name, file); name NULL: "??" */
@@ -290,11 +419,6 @@ static uint64_t function_id(struct pprof *pp, const char *name, const char *file
 
 /* --- locations ---------------------------------------------------------------------- */
 
-static bool same_module(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
 /* How many frames from fr[0] make one location: inlined frames and the one they are in */
 static size_t group_len(const struct report_frame *fr, size_t n)
 {
@@ -318,8 +442,8 @@ static void put_line(struct pprof *pp, struct pb *b, const struct report_frame *
 	pb__end(b, mark);
 }
 
-/* The location id (1, 2, ...) of frames fr[0..n) (one group_len() group) */
-static uint64_t location_id(struct pprof *pp, const struct report_frame *fr, size_t n)
+/* The location id (1, 2, ...) of frames fr[0..n) (one group_len() group) in mapping m */
+static uint64_t location_id(struct pprof *pp, const struct report_frame *fr, size_t n, uint64_t m)
 {
 	struct sbuf *k = &pp->key;
 	struct pb *b = &pp->location_msgs;
@@ -335,7 +459,9 @@ static uint64_t location_id(struct pprof *pp, const struct report_frame *fr, siz
 	sbuf__add(k, python ? "P" : "N", 1);
 	if (!python) {
 		key_u64(k, fr[0].address);
-		key_str(k, fr[0].module);
+		key_u64(k, m); /* a mapping is one path: with it, the path goes too */
+		if (!m)
+			key_str(k, fr[0].module);
 	}
 	for (i = 0; named && i < n; i++) {
 		key_str(k, fr[i].function);
@@ -352,8 +478,6 @@ static uint64_t location_id(struct pprof *pp, const struct report_frame *fr, siz
 	mark = pb__begin(b, PROFILE_LOCATION);
 	pb__uint(b, LOCATION_ID, id + 1);
 	if (!python) {
-		uint64_t m = mapping_id(pp, fr[0].module);
-
 		if (m)
 			pb__uint(b, LOCATION_MAPPING_ID, m);
 		if (fr[0].address)
@@ -365,12 +489,12 @@ static uint64_t location_id(struct pprof *pp, const struct report_frame *fr, siz
 	return id + 1;
 }
 
-static uint64_t memo_hash(const struct report_frame *fr)
+static uint64_t memo_hash(const struct report_frame *fr, uint64_t mapping)
 {
 	return hash_mix((uintptr_t)fr->function * 0x9e3779b97f4a7c15ull ^
 			(uintptr_t)fr->file * 0xc2b2ae3d27d4eb4full ^
 			(uintptr_t)fr->module * 0x165667b19e3779f9ull ^ fr->address ^
-			((uint64_t)fr->line << 32 | fr->kind));
+			mapping * 0x27d4eb2f165667c5ull ^ ((uint64_t)fr->line << 32 | fr->kind));
 }
 
 static bool memo_grow(struct pprof *pp)
@@ -393,7 +517,8 @@ static bool memo_grow(struct pprof *pp)
 
 		if (o->kind < 0)
 			continue;
-		for (k = memo_hash(&fr) & (cap - 1); m[k].kind >= 0; k = (k + 1) & (cap - 1))
+		for (k = memo_hash(&fr, o->mapping) & (cap - 1); m[k].kind >= 0;
+		     k = (k + 1) & (cap - 1))
 			;
 		m[k] = *o;
 	}
@@ -403,8 +528,9 @@ static bool memo_grow(struct pprof *pp)
 	return true;
 }
 
-/* location_id(pp, fr, 1), remembered */
-static uint64_t single_location_id(struct pprof *pp, const struct report_frame *fr)
+/* location_id(pp, fr, 1, mapping), remembered */
+static uint64_t single_location_id(struct pprof *pp, const struct report_frame *fr,
+				   uint64_t mapping)
 {
 	struct memo *m;
 	size_t k;
@@ -413,43 +539,46 @@ static uint64_t single_location_id(struct pprof *pp, const struct report_frame *
 		pp->err = -ENOMEM;
 		return 0;
 	}
-	for (k = memo_hash(fr) & (pp->cap_memo - 1);; k = (k + 1) & (pp->cap_memo - 1)) {
+	for (k = memo_hash(fr, mapping) & (pp->cap_memo - 1);; k = (k + 1) & (pp->cap_memo - 1)) {
 		m = &pp->memo[k];
 		if (m->kind < 0)
 			break;
 		if (m->kind == (int)fr->kind && m->address == fr->address &&
-		    m->module == fr->module && m->function == fr->function && m->file == fr->file &&
-		    m->line == fr->line)
+		    m->mapping == mapping && m->module == fr->module &&
+		    m->function == fr->function && m->file == fr->file && m->line == fr->line)
 			return m->id;
 	}
 	*m = (struct memo){ .kind = fr->kind,
 			    .address = fr->address,
+			    .mapping = mapping,
 			    .module = fr->module,
 			    .function = fr->function,
 			    .file = fr->file,
 			    .line = fr->line,
-			    .id = location_id(pp, fr, 1) };
+			    .id = location_id(pp, fr, 1, mapping) };
 	pp->nr_memo++;
 	return m->id;
 }
 
 /* --- samples ------------------------------------------------------------------------ */
 
-static const struct report_process *find_process(const struct report *r, uint32_t pid)
+/* The rows of pid's processes [*first, *end): a reused pid has several */
+static void find_processes(const struct report *r, uint32_t pid, size_t *first, size_t *end)
 {
 	size_t lo = 0, hi = r->nr_processes; /* sorted by pid */
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (r->processes[mid].pid == pid)
-			return &r->processes[mid];
 		if (r->processes[mid].pid < pid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	*first = lo;
+	while (lo < r->nr_processes && r->processes[lo].pid == pid)
+		lo++;
+	*end = lo;
 }
 
 static uint64_t clamp_i64(uint64_t v)
@@ -460,9 +589,12 @@ static uint64_t clamp_i64(uint64_t v)
 static void put_sample(struct pprof *pp, struct pb *b, const struct report_stack *s,
 		       const uint64_t *ids)
 {
-	const struct report_process *p = find_process(pp->r, s->pid);
-	uint64_t values[MAX_VALUES];
+	const struct report_process *p;
+	uint64_t values[MAX_VALUES], m;
 	size_t n = 0, i, g, mark, lmark, nv = 0;
+
+	find_processes(pp->r, s->pid, &pp->proc_lo, &pp->proc_hi);
+	p = pp->proc_lo < pp->proc_hi ? &pp->r->processes[pp->proc_lo] : NULL;
 
 	values[nv++] = clamp_i64(s->outstanding_bytes);
 	values[nv++] = clamp_i64(s->outstanding_allocs);
@@ -472,8 +604,9 @@ static void put_sample(struct pprof *pp, struct pb *b, const struct report_stack
 
 	for (i = 0; i < s->nr_frames; i += g) {
 		g = group_len(&s->frames[i], s->nr_frames - i);
-		pp->loc_ids[n++] = g == 1 ? single_location_id(pp, &s->frames[i]) :
-					    location_id(pp, &s->frames[i], g);
+		m = frame_mapping(pp, &s->frames[i]);
+		pp->loc_ids[n++] = g == 1 ? single_location_id(pp, &s->frames[i], m) :
+					    location_id(pp, &s->frames[i], g, m);
 	}
 	mark = pb__begin(b, PROFILE_SAMPLE);
 	pb__packed(b, SAMPLE_LOCATION_ID, pp->loc_ids, n);
@@ -520,9 +653,19 @@ static int build(struct pprof *pp, struct pb *out)
 		if (r->stacks[i].nr_frames > max_frames)
 			max_frames = r->stacks[i].nr_frames;
 	/* executables' mappings first: pprof takes the first mapping for the profile's "File" */
-	for (i = 0; i < r->nr_processes; i++)
-		if (r->processes[i].exe)
-			mapping_id(pp, r->processes[i].exe);
+	for (i = 0; i < r->nr_processes; i++) {
+		const struct report_process *p = &r->processes[i];
+		bool found = false;
+
+		for (size_t k = 0; p->exe && k < p->nr_modules; k++) {
+			if (same_module(p->modules[k].path, p->exe)) {
+				mapping_of(pp, p->exe, &p->modules[k]);
+				found = true;
+			}
+		}
+		if (p->exe && !found)
+			mapping_of(pp, p->exe, NULL);
+	}
 	pp->loc_ids = calloc(max_frames, sizeof(*pp->loc_ids));
 	if (!pp->loc_ids)
 		return -ENOMEM;
@@ -532,10 +675,10 @@ static int build(struct pprof *pp, struct pb *out)
 		if (s->outstanding_bytes || s->outstanding_allocs || s->allocs)
 			put_sample(pp, out, s, pp->loc_ids);
 	}
-	pb__raw(out, pp->mapping_msgs.buf, pp->mapping_msgs.len);
+	put_mappings(pp, out);
 	pb__raw(out, pp->location_msgs.buf, pp->location_msgs.len);
 	pb__raw(out, pp->function_msgs.buf, pp->function_msgs.len);
-	if (pp->mapping_msgs.oom || pp->location_msgs.oom || pp->function_msgs.oom)
+	if (pp->location_msgs.oom || pp->function_msgs.oom)
 		return -ENOMEM;
 
 	if (isfinite(r->duration_s) && r->duration_s > 0 && r->duration_s < 9e9)
@@ -608,6 +751,8 @@ int format_pprof(const struct report *r, const struct format_opts *o, FILE *f)
 	struct pb out = { 0 };
 	int err;
 
+	u64map__init(&pp.module_maps);
+	u64map__init(&pp.path_maps);
 	if (o && o->base)
 		return -ENOTSUP; /* a profile has no "before": use pprof -diff_base */
 	err = build(&pp, &out);
@@ -619,7 +764,9 @@ int format_pprof(const struct report *r, const struct format_opts *o, FILE *f)
 	keymap_release(&pp.functions);
 	keymap_release(&pp.locations);
 	keymap_release(&pp.mappings);
-	pb__release(&pp.mapping_msgs);
+	free(pp.maps);
+	u64map__release(&pp.module_maps);
+	u64map__release(&pp.path_maps);
 	pb__release(&pp.location_msgs);
 	pb__release(&pp.function_msgs);
 	sbuf__release(&pp.key);

@@ -103,7 +103,7 @@ struct pfunction {
 };
 
 struct pmapping {
-	uint64_t id, start, limit, filename, build_id, flags[4];
+	uint64_t id, start, limit, offset, filename, build_id, flags[4];
 };
 
 struct plabel {
@@ -217,6 +217,8 @@ static void decode_mapping(struct rd r, struct pmapping *m)
 			m->start = f.v;
 		else if (f.num == 3)
 			m->limit = f.v;
+		else if (f.num == 4)
+			m->offset = f.v;
 		else if (f.num == 5)
 			m->filename = f.v;
 		else if (f.num == 6)
@@ -491,13 +493,192 @@ static void test_locations(void **state)
 		const struct pmapping *m = &p.mappings[i];
 
 		assert_true(m->id == i + 1);
-		assert_true(m->start == 0 && m->limit == 0 && m->build_id == 0);
 		for (int k = 0; k < 4; k++)
 			assert_true(m->flags[k] == 1); /* symbolized: pprof must not re-symbolize */
 	}
 	/* no system_name (string 0): pprof leaves the names as they are */
 	for (size_t i = 0; i < p.nr_functions; i++)
 		assert_true(p.functions[i].name != 0 && p.functions[i].system_name == 0);
+	release(&p);
+}
+
+/* The mapping named path, which must be the only one */
+static const struct pmapping *mapping_named(const struct profile *p, const char *path)
+{
+	const struct pmapping *found = NULL;
+
+	for (size_t i = 0; i < p->nr_mappings; i++) {
+		if (strcmp(str(p, p->mappings[i].filename), path))
+			continue;
+		assert_null(found);
+		found = &p->mappings[i];
+	}
+	assert_non_null(found);
+	return found;
+}
+
+static void assert_mapping(const struct profile *p, const char *path, const char *build_id,
+			   uint64_t start, uint64_t limit, uint64_t offset)
+{
+	const struct pmapping *m = mapping_named(p, path);
+
+	if (build_id)
+		assert_string_equal(str(p, m->build_id), build_id);
+	else
+		assert_true(m->build_id == 0);
+	assert_true(m->start == start && m->limit == limit && m->offset == offset);
+}
+
+/* every location's file offset (address - start + offset) is address - its module's base */
+static void assert_offsets_exact(const struct profile *p, const struct report *r)
+{
+	for (size_t i = 0; i < p->nr_samples; i++) {
+		const struct report_stack *rs = &r->stacks[i];
+		const struct report_process *proc = NULL;
+
+		for (size_t k = 0; k < r->nr_processes; k++)
+			if (r->processes[k].pid == rs->pid)
+				proc = &r->processes[k];
+		assert_non_null(proc);
+		for (size_t f = 0, n = 0; f < rs->nr_frames; f++) {
+			const struct report_frame *fr = &rs->frames[f];
+			const struct plocation *l;
+			const struct pmapping *m;
+			const struct report_module *rm = NULL;
+
+			if (fr->inlined && f + 1 < rs->nr_frames && fr[1].address == fr->address)
+				continue; /* part of the next frame's location */
+			l = location(p, p->samples[i].locs[n++]);
+			if (fr->kind == FRAME_PYTHON) {
+				assert_true(l->mapping == 0);
+				continue;
+			}
+			for (size_t k = 0; k < proc->nr_modules; k++)
+				if (!strcmp(proc->modules[k].path, fr->module) &&
+				    fr->address >= proc->modules[k].start &&
+				    fr->address < proc->modules[k].end)
+					rm = &proc->modules[k];
+			assert_non_null(rm);
+			m = mapping(p, l->mapping);
+			assert_true(l->address == fr->address);
+			assert_true(m->start <= l->address && l->address < m->limit);
+			assert_true(l->address - m->start + m->offset == fr->address - rm->base);
+			if (rm->build_id)
+				assert_string_equal(str(p, m->build_id), rm->build_id);
+			else
+				assert_true(m->build_id == 0);
+		}
+	}
+}
+
+/* mappings: one per (path, build-id, base), ranges over every process's frames in them */
+static void test_mappings_carry_build_ids_and_ranges(void **state)
+{
+	struct profile p;
+
+	decode(&p, &fixture, NULL);
+	assert_int_equal(p.nr_mappings, 4); /* 200 shares 100's server and libc */
+	/* server: 100's frames 0x1000..0x3000, 200's 0x1000..0x2000; base 0 */
+	assert_mapping(&p, SERVER, SERVER_BID, 0x1000, 0x3001, 0x1000);
+	assert_mapping(&p, LIBC, LIBC_BID, 0x7f0000001234, 0x7f0000001235, 0x1234);
+	assert_mapping(&p, "/opt/app/bin/worker", WORKER_BID, 0x401000, 0x401001, 0x1000);
+	assert_mapping(&p, "[anon]", NULL, 0x7e0000000010, 0x7e0000000011, 0x10);
+	/* the executable first: pprof names the profile after mapping 1 */
+	assert_string_equal(str(&p, p.mappings[0].filename), SERVER);
+	assert_offsets_exact(&p, &fixture);
+	release(&p);
+}
+
+/*
+ * One path, two files: the binary was replaced on disk between two processes'
+ * starts. The same address is two locations, in two mappings, each with its
+ * file's build-id. A third process (ASLR) loaded the first file elsewhere.
+ */
+static void test_one_path_two_build_ids(void **state)
+{
+	static const struct report_frame frames[] = {
+		{ .kind = FRAME_NATIVE, .address = 0x5000, .module = SERVER, .function = "f" },
+	};
+	static const struct report_frame frames_aslr[] = {
+		{ .kind = FRAME_NATIVE, .address = 0x9000, .module = SERVER, .function = "f" },
+	};
+	static const struct report_module mods[3][1] = {
+		{ { .path = SERVER,
+		    .build_id = "aa01",
+		    .base = 0x4000,
+		    .start = 0x5000,
+		    .end = 0x5001 } },
+		{ { .path = SERVER,
+		    .build_id = "bb02",
+		    .base = 0x4000,
+		    .start = 0x5000,
+		    .end = 0x5001 } },
+		{ { .path = SERVER,
+		    .build_id = "aa01",
+		    .base = 0x8000,
+		    .start = 0x9000,
+		    .end = 0x9001 } },
+	};
+	static const struct report_process procs[] = {
+		{ .pid = 1, .comm = "old", .exe = SERVER, .nr_modules = 1, .modules = mods[0] },
+		{ .pid = 2, .comm = "new", .exe = SERVER, .nr_modules = 1, .modules = mods[1] },
+		{ .pid = 3, .comm = "aslr", .exe = SERVER, .nr_modules = 1, .modules = mods[2] },
+	};
+	static const struct report_stack stacks[] = {
+		{ .pid = 1, .outstanding_bytes = 3, .allocs = 1, .nr_frames = 1, .frames = frames },
+		{ .pid = 2, .outstanding_bytes = 2, .allocs = 1, .nr_frames = 1, .frames = frames },
+		{ .pid = 3,
+		  .outstanding_bytes = 1,
+		  .allocs = 1,
+		  .nr_frames = 1,
+		  .frames = frames_aslr },
+	};
+	struct report r = { .has_modules = true,
+			    .nr_processes = 3,
+			    .processes = procs,
+			    .nr_stacks = 3,
+			    .stacks = stacks };
+	const struct pmapping *m[3];
+	struct profile p;
+
+	decode(&p, &r, NULL);
+	assert_int_equal(p.nr_mappings, 3);
+	assert_int_equal(p.nr_locations, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(p.samples[i].nr_locs, 1);
+		m[i] = mapping(&p, location(&p, p.samples[i].locs[0])->mapping);
+		assert_string_equal(str(&p, m[i]->build_id), mods[i][0].build_id);
+		assert_true(m[i]->offset == 0x1000);
+	}
+	assert_true(m[0] != m[1] && m[0] != m[2] && m[1] != m[2]);
+	assert_true(p.samples[0].locs[0] != p.samples[1].locs[0]);
+	assert_offsets_exact(&p, &r);
+	release(&p);
+}
+
+/* a report from before modules were listed: one mapping per path, no range, no build-id */
+static void test_mappings_without_modules(void **state)
+{
+	struct report_process procs[2] = { fx_procs[0], fx_procs[1] };
+	struct report r = fixture;
+	struct profile p;
+
+	for (int i = 0; i < 2; i++) {
+		procs[i].nr_modules = 0;
+		procs[i].modules = NULL;
+	}
+	r.processes = procs;
+	r.has_modules = false;
+	decode(&p, &r, NULL);
+	assert_int_equal(p.nr_mappings, 4);
+	assert_int_equal(p.nr_locations, 7);
+	for (size_t i = 0; i < p.nr_mappings; i++) {
+		const struct pmapping *m = &p.mappings[i];
+
+		assert_true(m->start == 0 && m->limit == 0 && m->offset == 0 && m->build_id == 0);
+		for (int k = 0; k < 4; k++)
+			assert_true(m->flags[k] == 1);
+	}
 	release(&p);
 }
 
@@ -636,6 +817,9 @@ int main(void)
 		cmocka_unit_test(test_samples_match_the_report),
 		cmocka_unit_test(test_no_alloc_space_without_alloc_bytes),
 		cmocka_unit_test(test_locations),
+		cmocka_unit_test(test_mappings_carry_build_ids_and_ranges),
+		cmocka_unit_test(test_one_path_two_build_ids),
+		cmocka_unit_test(test_mappings_without_modules),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_recursion_is_not_inlining),
 		cmocka_unit_test(test_diff_refused_and_write_errors),
