@@ -3,12 +3,14 @@
 through `drip report`. JSON is the source of truth: every format must agree with it on totals
 and names, and with the target's own truth per function."""
 
+import bisect
 import copy
 import gzip
 import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 
 from drip_e2e import (DRIP, ROOT, Report, Skip, Truth, check, drip, drip_trace, expect_eq,
@@ -249,6 +251,162 @@ def test_pprof_alloc_space_is_what_the_target_allocated():
               f"pprof alloc_space total (baseline {totals[0]} + target {tp['alloc_bytes']})")
 
 
+class Elf:
+    """What the test needs of an ELF64 little-endian file, read here (not by drip): the GNU
+    build-id note, the PT_LOAD segments and the function symbols of .symtab."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            d = f.read()
+        if d[:4] != b"\x7fELF" or d[4] != 2 or d[5] != 1:
+            fail(f"{path} is not a little-endian ELF64 file")
+        phoff, shoff = struct.unpack_from("<QQ", d, 0x20)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", d, 0x36)
+        self.build_id = None
+        self.loads = []  # (file offset, file size, vaddr)
+        for i in range(phnum):
+            p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(
+                "<IIQQQQ", d, phoff + i * phentsize)
+            if p_type == 1:
+                self.loads.append((p_offset, p_filesz, p_vaddr))
+            elif p_type == 4:
+                self._notes(d[p_offset:p_offset + p_filesz])
+        self.funcs = []  # (start vaddr, size, name), sorted
+        sections = [struct.unpack_from("<IIQQQQIIQQ", d, shoff + i * shentsize)
+                    for i in range(shnum)]
+        for sh in sections:
+            if sh[1] != 2:  # SHT_SYMTAB
+                continue
+            strtab = sections[sh[6]]
+            for k in range(sh[5] // 24):
+                name, info, _, _, value, size = struct.unpack_from("<IBBHQQ", d, sh[4] + k * 24)
+                if info & 0xf == 2 and value:  # STT_FUNC
+                    end = d.index(b"\0", strtab[4] + name)
+                    self.funcs.append((value, size, d[strtab[4] + name:end].decode()))
+        self.funcs.sort()
+
+    def _notes(self, b):
+        while len(b) >= 12:
+            namesz, descsz, ntype = struct.unpack_from("<III", b)
+            desc = 12 + (namesz + 3) // 4 * 4
+            if ntype == 3 and b[12:12 + namesz] == b"GNU\0":  # NT_GNU_BUILD_ID
+                self.build_id = b[desc:desc + descsz].hex()
+            b = b[desc + (descsz + 3) // 4 * 4:]
+
+    def function_at_offset(self, off):
+        """The function symbol whose code holds file offset off (its name), or None."""
+        for p_offset, p_filesz, p_vaddr in self.loads:
+            if p_offset <= off < p_offset + p_filesz:
+                vaddr = off - p_offset + p_vaddr
+                i = bisect.bisect_right(self.funcs, (vaddr, float("inf"), "")) - 1
+                if i >= 0 and self.funcs[i][0] <= vaddr < self.funcs[i][0] + self.funcs[i][1]:
+                    return self.funcs[i][2]
+        return None
+
+
+def pprof_raw(pb):
+    """(mappings {id: (start, limit, offset, file, build_id)},
+    locations [(address, mapping id, [function names, innermost first])]) of pprof -raw"""
+    raw = go_pprof("-raw", pb)
+    mappings, locations = {}, []
+    section = None
+    for line in raw.split("\n"):
+        if line in ("Samples:", "Locations", "Mappings"):
+            section = line
+            continue
+        if section == "Mappings":
+            m = re.match(r"^(\d+): (0x[0-9a-f]+)/(0x[0-9a-f]+)/(0x[0-9a-f]+) (\S+) ?(\S*) ", line)
+            if m:
+                mappings[int(m[1])] = (int(m[2], 16), int(m[3], 16), int(m[4], 16), m[5],
+                                       m[6] if not m[6].startswith("[") else "")
+        elif section == "Locations":
+            m = re.match(r"^\s*\d+: (0x[0-9a-f]+) (?:M=(\d+) )?(\S*)", line)
+            if m:
+                locations.append((int(m[1], 16), int(m[2] or 0), [m[3]] if m[3] else []))
+            elif line.startswith("             ") and locations:
+                locations[-1][2].append(line.split()[0])  # an inlined frame's caller
+    return mappings, locations, raw
+
+
+def test_pprof_mappings_have_build_ids_and_exact_offsets():
+    """pprof -raw: the target's mapping carries its build-id as readelf would read it (parsed
+    here from the file), -traces names that build-id; every location in the target's mapping
+    lies in its range, and its file offset (address - start + offset) is inside the function
+    the location names, by the file's own symbol table."""
+    report, tp, path = traced()
+    exe = target("allocators")
+    elf = Elf(exe)
+    if not elf.build_id:
+        fail(f"{exe} has no GNU build-id note: cannot check mappings")
+    proc = report.process(tp["pid"])
+    mods = [m for m in proc.get("modules") or [] if m["path"] == os.path.realpath(exe)]
+    if [m["build_id"] for m in mods] != [elf.build_id]:
+        fail(f"expected processes[].modules to list {exe} once with build-id {elf.build_id}, "
+             f"drip wrote {proc.get('modules')}")
+    pb = tmpfile("bid.pb.gz")
+    report_cmd(path, "-o", pb)
+    mappings, locations, raw = pprof_raw(pb)
+    mine = {i: m for i, m in mappings.items() if m[3] == os.path.realpath(exe)}
+    if [m[4] for m in mine.values()] != [elf.build_id]:
+        fail(f"expected one mapping of {exe} with build-id {elf.build_id} in pprof -raw, "
+             f"found {list(mine.values())}:\n{raw[raw.find('Mappings'):][:1500]}")
+    for i, m in mappings.items():
+        if m[3].startswith("/") and os.path.exists(m[3]):
+            want = Elf(m[3]).build_id
+            if m[4] != want:
+                fail(f"mapping {m[3]}: pprof shows build-id {m[4]!r}, the file has {want!r}")
+    traces = go_pprof("-traces", pb)
+    if f"Build ID: {elf.build_id}" not in traces:
+        fail(f"expected 'Build ID: {elf.build_id}' in go tool pprof -traces:\n{traces[:400]}")
+    problems, checked = [], 0
+    (mid, (start, limit, offset, _, _)), = mine.items()
+    for addr, m, names in locations:
+        if m != mid:
+            continue
+        if not start <= addr < limit:
+            problems.append(f"location {addr:#x} outside its mapping {start:#x}-{limit:#x}")
+            continue
+        if not names:
+            continue
+        # a return address: the call is the byte before it; the symbol is the outermost line
+        sym = elf.function_at_offset(addr - start + offset - 1)
+        if sym is None or sym.split(".")[0] != names[-1]:
+            problems.append(f"location {addr:#x} ({names}) is at file offset "
+                            f"{addr - start + offset:#x}, in {sym} by {exe}'s symbols")
+        checked += 1
+    if checked < len(tp["funcs"]):
+        problems.append(f"only {checked} named locations in {exe}'s mapping")
+    check(problems)
+
+
+def test_pprof_forked_workers_share_mappings():
+    """pool: four forked workers run the parent's code at its load address. Their modules in
+    the JSON match the parent's, and the profile has one mapping per file (with its build-id)
+    and one location per address, not one per worker."""
+    run = drip_trace([target("pool")])
+    report = run.report()
+    exe = os.path.realpath(target("pool"))
+    bases = {(m["build_id"], m["base"]) for p in report.processes for m in p["modules"] or []
+             if m["path"] == exe}
+    if len(bases) != 1 or len(report.processes) != 5:
+        fail(f"expected 5 processes sharing one (build-id, base) for {exe}, drip wrote "
+             f"{len(report.processes)} processes and {bases}")
+    pb = tmpfile("pool.pb.gz")
+    report_cmd(run.report_path, "-o", pb)
+    mappings, locations, raw = pprof_raw(pb)
+    files = [m[3] for m in mappings.values()]
+    if len(files) != len(set(files)) or exe not in files:
+        fail(f"expected one mapping per file, {exe} among them, pprof -raw shows:\n"
+             f"{raw[raw.find('Mappings'):]}")
+    (bid, _), = bases
+    expect_eq(bid, Elf(exe).build_id, f"build-id of {exe} in the JSON's modules")
+    expect_eq(next(m[4] for m in mappings.values() if m[3] == exe), bid,
+              f"build-id of {exe}'s mapping")
+    addrs = [(a, m) for a, m, _ in locations if m]
+    if len(addrs) != len(set(addrs)):
+        fail("expected each (mapping, address) once among pprof's locations")
+
+
 PY_LEAK = os.path.join(ROOT, "tests", "targets", "py_leak.py")
 
 
@@ -480,5 +638,7 @@ def test_bad_report_files():
 test_report_reexports_pprof.timeout = 180
 test_pprof_alloc_space_is_what_the_target_allocated.timeout = 120
 test_pprof_keeps_python_names.timeout = 120
+test_pprof_mappings_have_build_ids_and_exact_offsets.timeout = 120
+test_pprof_forked_workers_share_mappings.timeout = 120
 test_diff_of_two_runs.timeout = 90
 test_trace_writes_folded_and_pprof_directly.timeout = 120
