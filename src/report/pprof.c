@@ -136,7 +136,14 @@ struct pprof {
 	size_t cap_maps;
 	struct u64map module_maps; /* struct report_module * -> mapping id */
 	struct u64map path_maps;   /* a module path's string (frames without an entry) -> id */
-	size_t proc_lo, proc_hi;   /* the current sample's processes[] rows */
+	uint32_t pid;		   /* the current sample's */
+	size_t proc_lo, proc_hi;   /* its processes[] rows */
+	struct mcache {		   /* the module entry a frame's path last found (by address) */
+		const char *path;
+		uint32_t pid;
+		const struct report_module *m;
+		uint64_t mapping;
+	} mcache[64];
 	struct pb location_msgs, function_msgs;
 	struct sbuf key, name; /* scratch */
 	uint64_t *loc_ids;     /* one sample's locations */
@@ -375,9 +382,21 @@ static const struct report_module *find_module(const struct pprof *pp,
 /* The mapping id of a native frame (0: none) */
 static uint64_t frame_mapping(struct pprof *pp, const struct report_frame *fr)
 {
+	struct mcache *c = &pp->mcache[hash_mix((uintptr_t)fr->module) & 63];
+	const struct report_module *m;
+	uint64_t id;
+
 	if (fr->kind != FRAME_NATIVE || !fr->module)
 		return 0;
-	return mapping_of(pp, fr->module, find_module(pp, fr));
+	/* a stack's frames come from a few modules: most are where the last one was */
+	if (c->path == fr->module && c->pid == pp->pid && fr->address >= c->m->start &&
+	    fr->address < c->m->end)
+		return c->mapping;
+	m = find_module(pp, fr);
+	id = mapping_of(pp, fr->module, m);
+	if (m)
+		*c = (struct mcache){ .path = fr->module, .pid = pp->pid, .m = m, .mapping = id };
+	return id;
 }
 
 /* The function id (1, 2, ...) of (name, file); name NULL: "??" */
@@ -593,6 +612,7 @@ static void put_sample(struct pprof *pp, struct pb *b, const struct report_stack
 	uint64_t values[MAX_VALUES], m;
 	size_t n = 0, i, g, mark, lmark, nv = 0;
 
+	pp->pid = s->pid;
 	find_processes(pp->r, s->pid, &pp->proc_lo, &pp->proc_hi);
 	p = pp->proc_lo < pp->proc_hi ? &pp->r->processes[pp->proc_lo] : NULL;
 

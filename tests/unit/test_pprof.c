@@ -633,6 +633,11 @@ static void test_one_path_two_build_ids(void **state)
 		  .nr_frames = 1,
 		  .frames = frames_aslr },
 	};
+	/* then a process not listed (pid 0 sorts before 1): its frame has no module entry */
+	const struct report_stack unlisted[] = {
+		stacks[0],
+		{ .pid = 0, .outstanding_bytes = 1, .allocs = 1, .nr_frames = 1, .frames = frames },
+	};
 	struct report r = { .has_modules = true,
 			    .nr_processes = 3,
 			    .processes = procs,
@@ -653,6 +658,16 @@ static void test_one_path_two_build_ids(void **state)
 	assert_true(m[0] != m[1] && m[0] != m[2] && m[1] != m[2]);
 	assert_true(p.samples[0].locs[0] != p.samples[1].locs[0]);
 	assert_offsets_exact(&p, &r);
+	release(&p);
+
+	r.nr_stacks = 2;
+	r.stacks = unlisted;
+	decode(&p, &r, NULL);
+	assert_int_equal(p.nr_mappings, 4); /* 3 from the processes' executables, and pid 0's */
+	assert_true(p.samples[0].locs[0] != p.samples[1].locs[0]);
+	m[0] = mapping(&p, location(&p, p.samples[1].locs[0])->mapping);
+	assert_true(m[0]->start == 0 && m[0]->limit == 0 && m[0]->build_id == 0);
+	assert_string_equal(str(&p, m[0]->filename), SERVER);
 	release(&p);
 }
 
