@@ -9,12 +9,14 @@
  *
  * Stacks are random walks in a call graph of 5000 functions (8 callees
  * each) from main, as in bench/flame_bench.c; weights fall off as 1/(i+1)
- * so the report is in its documented order (largest first).
+ * so the report is in its documented order (largest first). The functions
+ * lie in 4 modules with build-ids; the processes are forked workers, so
+ * every process lists the same 4 modules at the same bases.
  *
  *   gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -o build/export_bench \
  *	bench/export_bench.c src/report/json.c src/json_writer.c src/utf8.c src/report/folded.c \
  *	src/report/pprof.c src/report/protobuf.c src/report/load.c src/json_parse.c \
- *	src/u64map.c -lz -lm && build/export_bench [stacks [depth [outdir]]]
+ *	src/u64map.c src/report/units.c -lz -lm && build/export_bench [stacks [depth [outdir]]]
  *
  * The outputs stay in outdir (default /tmp) as export.{json,folded,pb.gz}.
  */
@@ -40,6 +42,12 @@ static const char *const modules[] = {
 	"/usr/lib/x86_64-linux-gnu/libc.so.6",
 	"/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30",
 };
+static const uint64_t bases[] = { 0x55d0c0de0000, 0x7f3a10000000, 0x7f3a20000000, 0x7f3a30000000 };
+static const char *const build_ids[] = { "5e4e45d0c0de0000000000000000000000000001",
+					 "5e4e45d0c0de0000000000000000000000000002",
+					 "93ac61ec5a8eb1396f9fbd350e3169a558528a40",
+					 "133b71e0013695cc7832680479e1fcc8c4cc42d1" };
+static struct report_module mods[4];
 
 static char *names[NR_FUNCS];
 static struct report_frame funcs[NR_FUNCS];
@@ -81,7 +89,7 @@ static void make_funcs(void)
 			     ns[i % 6], i / 17, i) < 0)
 			exit(1);
 		funcs[i] = (struct report_frame){ .kind = FRAME_NATIVE,
-						  .address = 0x400000 + 64 * i,
+						  .address = bases[i % 4] + 0x1000 + 64 * i,
 						  .module = modules[i % 4],
 						  .function = names[i],
 						  .file = "src/handler.cc",
@@ -91,6 +99,12 @@ static void make_funcs(void)
 	}
 	funcs[0].function = "main";
 	funcs[0].module = modules[0];
+	for (int m = 0; m < 4; m++) /* their ranges: what frames in them the stacks can have */
+		mods[m] = (struct report_module){ .path = modules[m],
+						  .build_id = build_ids[m],
+						  .base = bases[m],
+						  .start = funcs[m].address,
+						  .end = funcs[NR_FUNCS - 4 + m].address + 1 };
 }
 
 static void make_report(struct report *r, size_t nr, size_t depth)
@@ -104,9 +118,12 @@ static void make_report(struct report *r, size_t nr, size_t depth)
 		exit(1);
 	memset(r, 0, sizeof(*r));
 	for (int p = 0; p < NR_PROCS; p++)
-		procs[p] = (struct report_process){
-			.pid = 1000 + p, .ppid = 1, .comm = "server", .exe = modules[0]
-		};
+		procs[p] = (struct report_process){ .pid = 1000 + p,
+						    .ppid = 1,
+						    .comm = "server",
+						    .exe = modules[0],
+						    .nr_modules = 4,
+						    .modules = mods };
 	for (size_t i = 0; i < nr; i++) {
 		struct report_frame *fr = frames + i * depth;
 		uint32_t f = 0;
@@ -120,6 +137,7 @@ static void make_report(struct report *r, size_t nr, size_t depth)
 			.outstanding_bytes = 100000000 / (i + 1) + 1,
 			.outstanding_allocs = 1 + i % 7,
 			.allocs = 10,
+			.alloc_bytes = 10 * (100000000 / (i + 1) + 1),
 			.frees = 3,
 			.oldest_age_s = 1.5,
 			.nr_frames = depth,
@@ -140,6 +158,8 @@ static void make_report(struct report *r, size_t nr, size_t depth)
 		memcpy(merged[i].stack_id, stacks[i].stack_id, sizeof(merged[i].stack_id));
 	}
 	r->duration_s = 60;
+	r->has_alloc_bytes = true;
+	r->has_modules = true;
 	r->nr_processes = NR_PROCS;
 	r->processes = procs;
 	r->nr_stacks = nr;
