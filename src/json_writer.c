@@ -36,6 +36,7 @@ enum json_ctx {
 struct json_level {
 	unsigned char kind; /* enum json_ctx */
 	bool has_items;
+	bool one_line; /* opened inline, or inside a container that was */
 };
 
 struct json_writer {
@@ -163,6 +164,18 @@ static void newline_indent(struct json_writer *w, int depth)
 	fwrite_unlocked(spaces, 1, n, w->f);
 }
 
+/* ',' after an earlier item, then a new line (or one space on an inline line) */
+static void separate(struct json_writer *w, struct json_level *l)
+{
+	if (l->has_items)
+		fputc_unlocked(',', w->f);
+	if (!l->one_line)
+		newline_indent(w, w->depth);
+	else if (l->has_items && w->indent)
+		fputc_unlocked(' ', w->f);
+	l->has_items = true;
+}
+
 /* Separator and indentation before a value; false: drop the value. */
 static bool begin_value(struct json_writer *w)
 {
@@ -185,10 +198,7 @@ static bool begin_value(struct json_writer *w)
 		set_err(w, -EINVAL); /* value without a key */
 		return false;
 	}
-	if (l->has_items)
-		fputc_unlocked(',', w->f);
-	l->has_items = true;
-	newline_indent(w, w->depth);
+	separate(w, l);
 	return true;
 }
 
@@ -199,7 +209,7 @@ static void put_string(struct json_writer *w, const char *s, size_t len)
 	fputc_unlocked('"', w->f);
 }
 
-static void start(struct json_writer *w, enum json_ctx kind)
+static void start(struct json_writer *w, enum json_ctx kind, bool one_line)
 {
 	if (w->skip) {
 		w->skip++;
@@ -215,6 +225,7 @@ static void start(struct json_writer *w, enum json_ctx kind)
 	}
 	w->stack[w->depth].kind = kind;
 	w->stack[w->depth].has_items = false;
+	w->stack[w->depth].one_line = one_line || (w->depth && w->stack[w->depth - 1].one_line);
 	w->depth++;
 	fputc_unlocked(kind == CTX_OBJ ? '{' : '[', w->f);
 }
@@ -239,14 +250,19 @@ static void end(struct json_writer *w, enum json_ctx kind)
 		fputs_unlocked("null", w->f);
 		w->after_key = false;
 	}
-	if (l->has_items)
+	if (l->has_items && !l->one_line)
 		newline_indent(w, w->depth);
 	fputc_unlocked(l->kind == CTX_OBJ ? '}' : ']', w->f);
 }
 
 void json__obj_start(struct json_writer *w)
 {
-	start(w, CTX_OBJ);
+	start(w, CTX_OBJ, false);
+}
+
+void json__obj_start_inline(struct json_writer *w)
+{
+	start(w, CTX_OBJ, true);
 }
 
 void json__obj_end(struct json_writer *w)
@@ -256,7 +272,12 @@ void json__obj_end(struct json_writer *w)
 
 void json__arr_start(struct json_writer *w)
 {
-	start(w, CTX_ARR);
+	start(w, CTX_ARR, false);
+}
+
+void json__arr_start_inline(struct json_writer *w)
+{
+	start(w, CTX_ARR, true);
 }
 
 void json__arr_end(struct json_writer *w)
@@ -275,10 +296,7 @@ void json__key(struct json_writer *w, const char *key)
 		set_err(w, -EINVAL);
 		return;
 	}
-	if (l->has_items)
-		fputc_unlocked(',', w->f);
-	l->has_items = true;
-	newline_indent(w, w->depth);
+	separate(w, l);
 	put_string(w, key, strlen(key));
 	fputs_unlocked(w->indent ? ": " : ":", w->f);
 	w->after_key = true;

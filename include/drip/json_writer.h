@@ -21,6 +21,12 @@ void json__obj_start(struct json_writer *w);
 void json__obj_end(struct json_writer *w);
 void json__arr_start(struct json_writer *w);
 void json__arr_end(struct json_writer *w);
+/*
+ * A container written on one line even when indenting, as `{"a": 1, "b": [2, 3]}`
+ * (containers inside it too); closed by json__obj_end()/json__arr_end().
+ */
+void json__obj_start_inline(struct json_writer *w);
+void json__arr_start_inline(struct json_writer *w);
 void json__key(struct json_writer *w, const char *key);
 void json__str(struct json_writer *w, const char *s);		   /* NULL -> null */
 void json__strn(struct json_writer *w, const char *s, size_t len); /* arbitrary bytes */

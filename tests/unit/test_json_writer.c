@@ -316,6 +316,57 @@ static void test_nesting_indented(void **state)
 					   "]");
 }
 
+/* an inline container: on one line, with ", " and ": " when indenting; its children too */
+static void build_inline(struct json_writer *w)
+{
+	json__obj_start(w);
+	json__key(w, "frames");
+	json__arr_start(w);
+	json__obj_start_inline(w);
+	json__key(w, "kind");
+	json__str(w, "native");
+	json__key(w, "line");
+	json__u64(w, 42);
+	json__key(w, "tags");
+	json__arr_start(w); /* inside an inline container: inline */
+	json__u64(w, 1);
+	json__obj_start(w);
+	json__obj_end(w);
+	json__arr_end(w);
+	json__obj_end(w);
+	json__obj_start_inline(w);
+	json__obj_end(w);
+	json__arr_start_inline(w);
+	json__null(w);
+	json__arr_end(w);
+	json__arr_end(w);
+	json__key(w, "n");
+	json__u64(w, 1);
+	json__obj_end(w);
+}
+
+static void test_inline_containers(void **state)
+{
+	struct mem m;
+	struct json_writer *w = mem_writer(&m, 2);
+
+	build_inline(w);
+	check_output(mem_finish(&m, w, 0),
+		     "{\n"
+		     "  \"frames\": [\n"
+		     "    {\"kind\": \"native\", \"line\": 42, \"tags\": [1, {}]},\n"
+		     "    {},\n"
+		     "    [null]\n"
+		     "  ],\n"
+		     "  \"n\": 1\n"
+		     "}");
+	w = mem_writer(&m, 0); /* compact: nothing changes */
+	build_inline(w);
+	check_output(
+		mem_finish(&m, w, 0),
+		"{\"frames\":[{\"kind\":\"native\",\"line\":42,\"tags\":[1,{}]},{},[null]],\"n\":1}");
+}
+
 static void test_deep_indent_is_exact(void **state)
 {
 	struct mem m;
@@ -518,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_null_string_is_null),
 		cmocka_unit_test(test_nesting_compact),
 		cmocka_unit_test(test_nesting_indented),
+		cmocka_unit_test(test_inline_containers),
 		cmocka_unit_test(test_deep_indent_is_exact),
 		cmocka_unit_test(test_key_is_escaped),
 		cmocka_unit_test(test_integers_are_exact),
