@@ -26,7 +26,11 @@
  */
 int report_load__buf(const char *buf, size_t len, struct report **out, char *why, size_t why_len);
 
-/* Read and parse path; also -errno from open/read (why: strerror) and -EFBIG. */
+/*
+ * Read and parse path (a regular file is mapped, anything else read); also
+ * -errno from open/read (why: strerror), -EFBIG, and -EIO when the file was
+ * cut short while it was being read.
+ */
 int report_load__file(const char *path, struct report **out, char *why, size_t why_len);
 
 /* Free a report from report_load__*(); NULL does nothing. */

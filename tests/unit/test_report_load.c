@@ -319,6 +319,47 @@ static void test_files(void **state)
 	report_load__free(NULL);
 }
 
+/* a regular file is mapped, a pipe is read: the same report either way, nothing read past the end */
+static void test_mapped_and_piped_files_load_alike(void **state)
+{
+	char path[] = "/tmp/drip-test-load-XXXXXX", why[256], proc[64];
+	struct report *mapped, *piped;
+	size_t len, size;
+	char *json, *j1, *j2;
+	int fd, p[2];
+
+	json = to_json(&fixture, &len);
+	size = (len + 4095) / 4096 * 4096; /* whole pages: a read past the end would fault */
+	json = realloc(json, size);
+	assert_non_null(json);
+	memset(json + len, ' ', size - len);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, json, size), (ssize_t)size);
+	close(fd);
+	assert_int_equal(report_load__file(path, &mapped, why, sizeof(why)), 0);
+	unlink(path);
+
+	assert_true(size < 65536); /* fits the pipe: written before it is read */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], json, size), (ssize_t)size);
+	close(p[1]);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p[0]);
+	assert_int_equal(report_load__file(proc, &piped, why, sizeof(why)), 0);
+	close(p[0]);
+
+	j1 = to_json(mapped, &len);
+	j2 = to_json(piped, &size);
+	assert_int_equal(len, size);
+	assert_memory_equal(j1, j2, len);
+	assert_int_equal(mapped->nr_stacks, 6);
+	report_load__free(mapped);
+	report_load__free(piped);
+	free(j1);
+	free(j2);
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_the_place),
 		cmocka_unit_test(test_every_truncation_fails_cleanly),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_mapped_and_piped_files_load_alike),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
