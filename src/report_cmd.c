@@ -187,6 +187,7 @@ int cmd_report(int argc, char **argv)
 	const char *format = NULL, *output = NULL;
 	const struct report_format *fmt;
 	struct report *old = NULL, *r = NULL;
+	unsigned given = 0; /* enum format_opt */
 	int c, verbose = 0, ret = EXIT_USAGE, want;
 	bool diff = false;
 
@@ -206,13 +207,16 @@ int cmd_report(int argc, char **argv)
 		case OPT_TOP:
 			if (parse_top(optarg, &fo.top))
 				return EXIT_USAGE;
+			given |= FORMAT_OPT_TOP;
 			break;
 		case OPT_WEIGHT:
 			if (report_cmd__parse_weight(optarg, &fo.weight))
 				return EXIT_USAGE;
+			given |= FORMAT_OPT_WEIGHT;
 			break;
 		case OPT_PER_PID:
 			fo.per_pid = true;
+			given |= FORMAT_OPT_PER_PID;
 			break;
 		case 'v':
 			verbose++;
@@ -253,6 +257,8 @@ int cmd_report(int argc, char **argv)
 			pr_hint("export both with -f pprof and run 'go tool pprof -diff_base OLD NEW'");
 		return EXIT_USAGE;
 	}
+	if (format__check_opts(fmt, given, diff))
+		return EXIT_USAGE;
 	if (fmt->binary && !output && isatty(STDOUT_FILENO)) {
 		pr_err("format '%s' is binary: write it to a file with -o", fmt->name);
 		return EXIT_USAGE;

@@ -231,8 +231,7 @@ def test_trace_writes_folded_and_pprof_directly():
               "folded total minus the target's own bytes (libc and loader), vs the JSON run")
     check(problems)
     pb = tmpfile("trace.pprof")
-    rc, _, err = drip("trace", "-f", "pprof", "-o", pb, "--weight", "count", "--per-pid",
-                      "--", target("allocators"))
+    rc, _, err = drip("trace", "-f", "pprof", "-o", pb, "--", target("allocators"))
     if rc != 0:
         fail(f"drip trace -f pprof exited {rc}: {err}")
     with open(pb, "rb") as f:
@@ -240,6 +239,61 @@ def test_trace_writes_folded_and_pprof_directly():
     expect_eq(head, b"\x1f\x8b", "gzip magic of the pprof file")
     rc, _, err = drip("trace", "--weight", "kg", "--", "/bin/true")
     expect_error(rc, err, (1,), "drip trace --weight kg")
+
+
+def test_options_for_other_formats_are_refused():
+    """--top (text), --weight and --per-pid (folded, svg, html; --weight also for a text
+    diff): given with a format that does not use them, `drip report` and `drip trace` stop
+    with a usage error naming the option and the format, before loading or tracing anything
+    and without writing; with a format that uses them they work."""
+    path = tmpfile("r.json")
+    rc, _, err = drip("trace", "-f", "json", "-o", path, "--", target("allocators"))
+    if rc != 0:
+        fail(f"drip trace -f json exited {rc}: {err}")
+    refused = [  # (arguments, option, format)
+        (("-f", "pprof", "--weight", "count"), "--weight", "pprof"),
+        (("-f", "pprof", "--per-pid"), "--per-pid", "pprof"),
+        (("-f", "json", "--weight", "count"), "--weight", "json"),
+        (("-f", "json", "--per-pid"), "--per-pid", "json"),
+        (("-f", "json", "--top", "3"), "--top", "json"),
+        (("-f", "text", "--weight", "count"), "--weight", "text"),
+        (("-f", "text", "--per-pid"), "--per-pid", "text"),
+        (("-f", "svg", "--top", "3"), "--top", "svg"),
+        (("-f", "folded", "--top", "3"), "--top", "folded"),
+        (("--diff", path, "-f", "text", "--per-pid"), "--per-pid", "text"),
+        (("--diff", path, "-f", "html", "--top", "5"), "--top", "html"),
+    ]
+    problems = []
+    for args, opt, fmt in refused:
+        out = tmpfile("refused.out")
+        rc, _, err = drip("report", *args, path, "-o", out)
+        expect_error(rc, err, (1,), f"drip report {' '.join(args)}")
+        if f"{opt} does not apply to format '{fmt}'" not in err:
+            problems.append(f"drip report {' '.join(args)}: expected the error to name {opt} "
+                            f"and '{fmt}', drip wrote {err.strip()!r}")
+        if os.path.exists(out):
+            problems.append(f"drip report {' '.join(args)}: wrote {out} anyway")
+    # the same options where they apply: accepted, and they change the output
+    _, plain, _ = report_cmd(path, "-f", "folded")
+    _, counted, _ = report_cmd(path, "-f", "folded", "--weight", "count", "--per-pid")
+    report = Report(path)
+    expect_eq(sum(r[1] for r in parse_folded(counted)), report.totals["outstanding_allocs"],
+              "folded --weight count total vs totals.outstanding_allocs")
+    if plain == counted:
+        problems.append("folded with --weight count --per-pid is the same as without")
+    report_cmd("--diff", path, path, "-f", "text", "--weight", "count", "--top", "2")
+    # drip trace: refused before the command runs
+    marker = tmpfile("ran")
+    pb = tmpfile("t.pb.gz")
+    rc, _, err = drip("trace", "-f", "pprof", "-o", pb, "--per-pid", "--", "/bin/sh", "-c",
+                      f"echo > {marker}")
+    expect_error(rc, err, (1,), "drip trace -f pprof --per-pid")
+    if "--per-pid does not apply to format 'pprof'" not in err:
+        problems.append(f"drip trace -f pprof --per-pid: expected the error to name the option "
+                        f"and the format, drip wrote {err.strip()!r}")
+    if os.path.exists(marker) or os.path.exists(pb):
+        problems.append("drip trace -f pprof --per-pid: the command ran or the file was written")
+    check(problems)
 
 
 def diff_blocks(text):
