@@ -129,6 +129,21 @@ static void send_proc(struct collector *c, uint32_t type, uint32_t tgid, uint32_
 	assert_int_equal(feed(c, &ev, sizeof(ev)), (int)type);
 }
 
+/* send_proc with the comm the kernel put in the event */
+static void send_proc_comm(struct collector *c, uint32_t type, uint32_t tgid, uint64_t start,
+			   const char *filename, const char *comm)
+{
+	struct drip_ev_proc ev = { .hdr = { .type = type, .tgid = tgid, .ts = start },
+				   .ppid = PPID,
+				   .nspid = tgid,
+				   .start_time = start };
+
+	if (filename)
+		snprintf((char *)ev.filename, sizeof(ev.filename), "%s", filename);
+	memcpy(ev.comm, comm, strnlen(comm, sizeof(ev.comm)));
+	assert_int_equal(feed(c, &ev, sizeof(ev)), (int)type);
+}
+
 static void send_fork(struct collector *c, uint32_t tgid, uint64_t start)
 {
 	send_proc(c, DRIP_EV_FORK, tgid, PPID, start, NULL);
@@ -240,7 +255,7 @@ static void test_alloc_then_free(void **state)
 	assert_int_equal(r->processes[0].ppid, PPID);
 	assert_int_equal(r->processes[0].start_time, 5 * SEC_NS);
 	assert_int_equal(r->processes[0].nspid, 0); /* same as pid */
-	assert_string_equal(r->processes[0].comm, "");
+	assert_null(r->processes[0].comm);	    /* unknown: null, not "" */
 	assert_null(r->processes[0].exe);
 	assert_int_equal(r->processes[0].outstanding_bytes, 0);
 	assert_int_equal(r->processes[0].outstanding_allocs, 0);
@@ -680,6 +695,38 @@ static void test_exec_releases_old_image(void **state)
 	collector__free(c);
 }
 
+/*
+ * Gone before drip read /proc (as every synthetic process is): the comm comes
+ * from the kernel's events, an empty one stays unknown; exec of /proc/self/exe
+ * runs the old image's file, and names no file when that is unknown.
+ */
+static void test_identity_of_a_vanished_process(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_proc_comm(c, DRIP_EV_FORK, P1, 1 * SEC_NS, NULL, "");
+	send_proc_comm(c, DRIP_EV_FORK, P2, 2 * SEC_NS, NULL, "pool");
+	send_proc_comm(c, DRIP_EV_FORK, P3, 3 * SEC_NS, NULL, "pool");
+	send_proc_comm(c, DRIP_EV_EXEC, P2, 2 * SEC_NS, "/nonexistent/drip-pool", "drip-pool");
+	send_proc_comm(c, DRIP_EV_EXEC, P2, 2 * SEC_NS, "/proc/self/exe", "exe");
+	send_proc_comm(c, DRIP_EV_EXEC, P3, 3 * SEC_NS, "/proc/self/exe", "exe");
+	r = snap(c);
+	assert_int_equal(r->nr_processes, 3);
+	assert_null(r->processes[0].comm);
+	assert_string_equal(r->processes[1].comm, "exe");
+	assert_string_equal(r->processes[1].exe, "/nonexistent/drip-pool");
+	assert_string_equal(r->processes[2].comm, "exe");
+	assert_null(r->processes[2].exe); /* not "/proc/self/exe" */
+	collector__report_free(r);
+	send_proc_comm(c, DRIP_EV_EXIT, P1, 1 * SEC_NS, NULL, "renamed");
+	r = snap(c);
+	assert_string_equal(r->processes[0].comm, "renamed"); /* learned at exit */
+	assert_true(r->processes[0].exited);
+	collector__report_free(r);
+	collector__free(c);
+}
+
 static void test_pid_reuse_keeps_images_apart(void **state)
 {
 	struct collector *c = collector__new();
@@ -848,14 +895,15 @@ static void test_vfork_child_shares_the_heap(void **state)
 	send_malloc(c, P1, 2 * SEC_NS, A1, 100, H1);
 	send_malloc(c, P1, 2 * SEC_NS + 1, A2, 60, H1);
 	send_fork_of(c, P2, P1, 3 * SEC_NS, DRIP_PROC_SHARED_VM | DRIP_PROC_VFORK);
-	send_free(c, P2, 4 * SEC_NS, A1);		/* frees the parent's block itself */
+	send_free(c, P2, 4 * SEC_NS, A1);	    /* frees the parent's block itself */
 	send_malloc(c, P2, 5 * SEC_NS, A3, 10, H1); /* allocates in the parent's heap */
 	send_proc(c, DRIP_EV_EXEC, P2, 0, 3 * SEC_NS, "/nonexistent/drip-test-image");
 
 	r = snap(c);
 	assert_totals(r, 3, 1, 70, 2, 0, 0);
 	assert_int_equal(r->totals.inherited_frees, 0);
-	assert_int_equal(drop(r, "exec_released"), UINT64_MAX); /* the exec left the parent's heap alone */
+	assert_int_equal(drop(r, "exec_released"),
+			 UINT64_MAX); /* the exec left the parent's heap alone */
 	assert_int_equal(proc_row(r, P1)->outstanding_bytes, 70);
 	send_free(c, P1, 6 * SEC_NS, A3);
 	collector__report_free(r);
@@ -973,8 +1021,9 @@ static void test_late_free_after_pid_reuse_hits_old_image(void **state)
 static void test_forged_tgids_are_bad_records(void **state)
 {
 	struct collector *c = collector__new();
-	struct drip_ev_alloc ev = { .hdr = { .type = DRIP_EV_ALLOC, .ts = 1 }, .addr = A1,
-				    .size = 8, .nmemb = 1 };
+	struct drip_ev_alloc ev = {
+		.hdr = { .type = DRIP_EV_ALLOC, .ts = 1 }, .addr = A1, .size = 8, .nmemb = 1
+	};
 	struct report *r;
 
 	ev.hdr.tgid = 0;
@@ -1541,6 +1590,7 @@ int main(void)
 		cmocka_unit_test(test_same_stack_in_four_processes_merges),
 		cmocka_unit_test(test_exit_marks_exited_and_keeps_outstanding),
 		cmocka_unit_test(test_exec_releases_old_image),
+		cmocka_unit_test(test_identity_of_a_vanished_process),
 		cmocka_unit_test(test_pid_reuse_keeps_images_apart),
 		cmocka_unit_test(test_fork_of_live_pid_retires_stale_entry),
 		cmocka_unit_test(test_worker_frees_inherited_block),
