@@ -97,6 +97,23 @@ def test_report_reexports_folded():
     if bad:
         fail(f"expected every --per-pid line to start with '{want}', drip wrote {bad[:3]}")
     expect_eq(sum(r[1] for r in rows), report.totals["outstanding_bytes"], "--per-pid total")
+    # a process whose comm is unknown (null): its root frame is "[pid]", in folded and svg
+    pid = report.report_pid(tp["pid"])
+    edited = copy.deepcopy(report.data)
+    for p in edited["processes"]:
+        if p["pid"] == pid:
+            p["comm"] = None
+    unknown = tmpfile("unknown-comm.json")
+    with open(unknown, "w") as f:
+        json.dump(edited, f)
+    _, out, _ = report_cmd(unknown, "-f", "folded", "--per-pid")
+    bad = [r for r in parse_folded(out) if r[0][0] != f"[{pid}]"]
+    if bad:
+        fail(f"comm null: expected every --per-pid line to start with '[{pid}]', drip wrote "
+             f"{bad[:3]}")
+    _, svg, _ = report_cmd(unknown, "-f", "svg", "--per-pid")
+    if f">[{pid}]" not in svg and f"\"[{pid}]" not in svg or f" [{pid}]" in svg:
+        fail(f"comm null: expected the svg's process frame to read '[{pid}]' alone")
     # -o with the extension picks the format
     out_path = tmpfile("x.folded")
     report_cmd(path, "-o", out_path)
