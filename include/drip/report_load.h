@@ -9,7 +9,9 @@
  * writer may rely on them: processes sorted by pid, stacks and merged by
  * outstanding_bytes (largest first, stable), merged[].first_stack indexes the
  * largest stacks[] row of its stack_id (a merged row without one is an error),
- * strings NUL-terminated (a \u0000 inside one is an error).
+ * strings NUL-terminated (a \u0000 inside one is an error), and totals and
+ * processes[] agree with stacks[] (outstanding bytes and blocks: see
+ * check_sums() in load.c; a report where they do not is an error).
  */
 #ifndef DRIP_REPORT_LOAD_H
 #define DRIP_REPORT_LOAD_H

@@ -76,6 +76,8 @@ struct loader {
 	size_t i, j;
 	struct report_frame *fr; /* the current stack's frames */
 	size_t nr_fr, cap_fr;
+	size_t totals_pos, *proc_pos; /* where totals and each process are, for messages */
+	size_t cap_proc_pos;
 };
 
 #define NO_INDEX SIZE_MAX
@@ -593,7 +595,11 @@ static int proc_member(struct loader *l, int k, void *obj)
 static int load_process(struct loader *l, size_t i)
 {
 	struct loaded *ld = l->ld;
+	size_t pos = l->t.pos;
 
+	if (grow(&l->proc_pos, &l->cap_proc_pos, i, sizeof(*l->proc_pos)))
+		return json_parser__fail(&l->jp, pos, -ENOMEM, "out of memory");
+	l->proc_pos[i] = pos;
 	return load_element(l, "processes", i, &ld->procs, &ld->cap_procs, &ld->r.nr_processes,
 			    sizeof(*ld->procs), proc_keys, P__N, (1u << P_INH_BYTES) - 1,
 			    proc_member) ?
@@ -870,6 +876,7 @@ static int report_member(struct loader *l, int k, void *obj)
 	case R_INCOMPLETE:
 		return want_bool(l, &r->incomplete);
 	case R_TOTALS:
+		l->totals_pos = l->t.pos;
 		l->arr = "totals";
 		l->i = NO_INDEX;
 		err = load_object(l, totals_keys, 8, (1u << 7) - 1, totals_member, &r->totals,
@@ -1005,6 +1012,120 @@ out:
 	return err == -ENOMEM ? json_parser__fail(&l->jp, 0, -ENOMEM, "out of memory") : err;
 }
 
+/* --- totals ----------------------------------------------------------------------------- */
+
+/* *sum += v; true once it has overflowed (and from then on) */
+static bool add(uint64_t *sum, uint64_t v, bool over)
+{
+	return __builtin_add_overflow(*sum, v, sum) || over;
+}
+
+/* "N", or "more than UINT64_MAX" for a sum that overflowed */
+static const char *figure(uint64_t v, bool over, char buf[32])
+{
+	if (over)
+		snprintf(buf, 32, "more than %" PRIu64, UINT64_MAX);
+	else
+		snprintf(buf, 32, "%" PRIu64, v);
+	return buf;
+}
+
+struct pid_sums {
+	uint64_t st[2], pr[2]; /* outstanding bytes and allocs: of its stacks, of its processes */
+	bool st_over[2], pr_over[2];
+	size_t first, nr_procs; /* its first processes[] entry; entries with this pid */
+};
+
+static int totals_mismatch(struct loader *l, int k, uint64_t want, uint64_t got, bool over)
+{
+	char a[32];
+
+	l->arr = "totals";
+	l->i = NO_INDEX;
+	l->key = k ? "outstanding_allocs" : "outstanding_bytes";
+	return fail(l, l->totals_pos, "%" PRIu64 ", but stacks[].%s add up to %s", want, l->key,
+		    figure(got, over, a));
+}
+
+static int process_mismatch(struct loader *l, const struct pid_sums *s, int k, uint32_t pid)
+{
+	char a[32], b[32];
+
+	l->arr = "processes";
+	l->i = s->first;
+	l->key = k ? "outstanding_allocs" : "outstanding_bytes";
+	return fail(l, l->proc_pos[s->first],
+		    "%s for pid %" PRIu32 "%s, but its stacks[] add up to %s",
+		    figure(s->pr[k], s->pr_over[k], a), pid,
+		    s->nr_procs > 1 ? " (over its processes[] entries)" : "",
+		    figure(s->st[k], s->st_over[k], b));
+}
+
+/*
+ * drip's own reports list every stack: totals.outstanding_* are the sums of
+ * stacks[], and each process's the sum of its pid's stacks (a pid reused by
+ * several processes: of them all). A report where they differ was edited or
+ * damaged, and its exports would contradict themselves (a subtitle's total
+ * against the frames drawn): refused, naming both figures.
+ */
+static int check_sums(struct loader *l)
+{
+	const struct loaded *ld = l->ld;
+	uint64_t tot[2] = { 0, 0 }, v;
+	bool over[2] = { false, false };
+	struct pid_sums *sums, *ps;
+	struct u64map idx;
+	size_t i, n = 0;
+	int err = 0;
+
+	for (i = 0; i < ld->r.nr_stacks; i++) {
+		over[0] = add(&tot[0], ld->stacks[i].outstanding_bytes, over[0]);
+		over[1] = add(&tot[1], ld->stacks[i].outstanding_allocs, over[1]);
+	}
+	if (over[0] || tot[0] != ld->r.totals.outstanding_bytes)
+		return totals_mismatch(l, 0, ld->r.totals.outstanding_bytes, tot[0], over[0]);
+	if (over[1] || tot[1] != ld->r.totals.outstanding_allocs)
+		return totals_mismatch(l, 1, ld->r.totals.outstanding_allocs, tot[1], over[1]);
+
+	sums = calloc(ld->r.nr_processes ? ld->r.nr_processes : 1, sizeof(*sums));
+	if (!sums)
+		return json_parser__fail(&l->jp, 0, -ENOMEM, "out of memory");
+	u64map__init(&idx);
+	for (i = 0; i < ld->r.nr_processes; i++) {
+		const struct report_process *p = &ld->procs[i];
+
+		if (!u64map__get(&idx, (uint64_t)p->pid + 1, &v)) { /* key 0 is the map's */
+			v = n++;
+			sums[v].first = i;
+			if ((err = u64map__set(&idx, (uint64_t)p->pid + 1, v)))
+				goto out;
+		}
+		ps = &sums[v];
+		ps->nr_procs++;
+		ps->pr_over[0] = add(&ps->pr[0], p->outstanding_bytes, ps->pr_over[0]);
+		ps->pr_over[1] = add(&ps->pr[1], p->outstanding_allocs, ps->pr_over[1]);
+	}
+	for (i = 0; i < ld->r.nr_stacks; i++) {
+		const struct report_stack *st = &ld->stacks[i];
+
+		if (!u64map__get(&idx, (uint64_t)st->pid + 1, &v))
+			continue; /* a pid no process entry describes: in the totals only */
+		ps = &sums[v];
+		ps->st_over[0] = add(&ps->st[0], st->outstanding_bytes, ps->st_over[0]);
+		ps->st_over[1] = add(&ps->st[1], st->outstanding_allocs, ps->st_over[1]);
+	}
+	for (i = 0; i < n && !err; i++) {
+		ps = &sums[i];
+		for (int k = 0; k < 2 && !err; k++)
+			if (ps->st[k] != ps->pr[k] || ps->st_over[k] || ps->pr_over[k])
+				err = process_mismatch(l, ps, k, ld->procs[ps->first].pid);
+	}
+out:
+	u64map__release(&idx);
+	free(sums);
+	return err == -ENOMEM ? json_parser__fail(&l->jp, 0, -ENOMEM, "out of memory") : err;
+}
+
 static int load(struct loader *l)
 {
 	struct loaded *ld = l->ld;
@@ -1024,6 +1145,8 @@ static int load(struct loader *l)
 			    report_keys[__builtin_ctz(R_REQUIRED & ~seen)]);
 	if (!err)
 		err = next(l); /* JSON_EOF, or trailing garbage */
+	if (!err)
+		err = check_sums(l);
 	if (err)
 		return err;
 	if (stable_sort(ld->procs, ld->r.nr_processes, sizeof(*ld->procs), cmp_pid) ||
@@ -1045,6 +1168,8 @@ static void loader_release(struct loader *l)
 	json_parser__release(&l->jp);
 	free(l->fr);
 	l->fr = NULL;
+	free(l->proc_pos);
+	l->proc_pos = NULL;
 	if (l->ld)
 		report_load__free(&l->ld->r);
 	l->ld = NULL;

@@ -354,6 +354,59 @@ def test_diff_of_two_runs():
     check(problems)
 
 
+def resum(data):
+    """totals and each process's outstanding_* as drip writes them: the sums of the stacks"""
+    for k in ("outstanding_bytes", "outstanding_allocs"):
+        data["totals"][k] = sum(s[k] for s in data["stacks"])
+        for p in data["processes"]:
+            p[k] = sum(s[k] for s in data["stacks"] if s["pid"] == p["pid"])
+
+
+def test_inconsistent_totals_are_refused():
+    """drip's JSON lists every stack: totals and each process are sums of stacks[]. A report
+    edited so they differ is refused (exit 4) with both figures named, in every format, instead
+    of an svg whose subtitle contradicts its frames; edited consistently, it loads."""
+    report, tp, path = traced()
+    data = report.data
+    stacks_bytes = sum(s["outstanding_bytes"] for s in data["stacks"])
+    expect_eq(data["totals"]["outstanding_bytes"], stacks_bytes, "drip's own totals vs stacks")
+    pid = report.report_pid(tp["pid"])
+    pid_allocs = sum(s["outstanding_allocs"] for s in data["stacks"] if s["pid"] == pid)
+    cases = []
+    bad = copy.deepcopy(data)
+    bad["totals"]["outstanding_bytes"] = 1
+    cases.append((bad, f"totals.outstanding_bytes: 1, but stacks[].outstanding_bytes add up "
+                       f"to {stacks_bytes}"))
+    bad = copy.deepcopy(data)
+    proc = next(i for i, p in enumerate(bad["processes"]) if p["pid"] == pid)
+    bad["processes"][proc]["outstanding_allocs"] += 5
+    cases.append((bad, f"processes[{proc}].outstanding_allocs: {pid_allocs + 5} for pid {pid}, "
+                       f"but its stacks[] add up to {pid_allocs}"))
+    problems = []
+    for i, (bad, msg) in enumerate(cases):
+        p = tmpfile(f"inconsistent{i}.json")
+        with open(p, "w") as f:
+            json.dump(bad, f)
+        for fmt in ("svg", "text"):
+            out = tmpfile(f"inconsistent{i}.{fmt}")
+            rc, _, err = drip("report", p, "-f", fmt, "-o", out)
+            expect_error(rc, err, (4,), f"drip report (inconsistent {i}) -f {fmt}")
+            if msg not in err:
+                problems.append(f"case {i} -f {fmt}: expected {msg!r}, drip wrote {err.strip()!r}")
+            if os.path.exists(out):
+                problems.append(f"case {i} -f {fmt}: wrote {out} anyway")
+    ok = copy.deepcopy(data)  # the same edit, with the sums kept: loads
+    ok["stacks"][0]["outstanding_bytes"] += 4096
+    resum(ok)
+    p = tmpfile("consistent.json")
+    with open(p, "w") as f:
+        json.dump(ok, f)
+    _, svg, _ = report_cmd(p, "-f", "svg")
+    if not svg or "<svg" not in svg:
+        problems.append("a consistently edited report did not export")
+    check(problems)
+
+
 def test_diff_of_edited_report():
     """A report edited by hand: one stack grows by 1000 B, one vanishes, one is new; the text
     diff shows exactly that, and nothing else changed."""
@@ -376,7 +429,9 @@ def test_diff_of_edited_report():
     added["frames"][0]["function"] = "brand_new"
     added["outstanding_bytes"], added["outstanding_allocs"] = 777, 7
     new["stacks"].append(added)
-    new["totals"]["outstanding_bytes"] += 1000 + 777 - by["leak_calloc"]["outstanding_bytes"]
+    resum(new)
+    expect_eq(new["totals"]["outstanding_bytes"] - data["totals"]["outstanding_bytes"],
+              1000 + 777 - by["leak_calloc"]["outstanding_bytes"], "the edit's change of total")
     new_path = tmpfile("edited.json")
     with open(new_path, "w") as f:
         json.dump(new, f)
