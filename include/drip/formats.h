@@ -20,6 +20,7 @@ struct format_opts {
 	enum weight weight; /* folded, svg, html: what a frame's width means */
 	bool per_pid;	    /* folded, svg, html: a process frame at the root */
 	const char *title;  /* svg, html: page title (NULL: a default) */
+	bool color;	    /* text diff: growth in red, shrink in green (ANSI) */
 	/* --diff: the OLD report; r is NEW.  Writers that cannot diff return -ENOTSUP. */
 	const struct report *base;
 };

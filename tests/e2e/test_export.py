@@ -7,9 +7,12 @@ import copy
 import gzip
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
+import time
 
 from drip_e2e import (DRIP, Report, Skip, Truth, check, drip, drip_trace, expect_eq,
                       expect_error, fail, fnames, target, tmpfile)
@@ -444,6 +447,86 @@ def test_diff_of_edited_report():
         fail(f"expected exactly {want}, drip's diff showed {blocks}:\n{out}")
     if "stacks: 1 grew, 0 shrank, 1 new, 1 gone," not in out:
         fail(f"expected the stack counts line, drip wrote:\n{out[:600]}")
+
+
+def run_at_terminal(argv, env=None, timeout=30):
+    """argv run with a pty as its stdout (and controlling terminal): (exit status, output)"""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, env or os.environ)
+    out, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        try:
+            data = os.read(fd, 65536) if r else b""
+        except OSError:  # EIO: the child closed the terminal
+            data = None
+        if data:
+            out += data
+        elif data is None or os.waitpid(pid, os.WNOHANG)[0]:
+            break
+    os.close(fd)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = 0
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_diff_colours():
+    """drip report --diff, text: growth red and shrink green (ANSI) on a terminal or with
+    --color[=always]; plain into a file, with --color=never, NO_COLOR or TERM=dumb. The
+    coloured figures are the edit's exact changes."""
+    report, tp, path = traced()
+    data = report.data
+    held = sorted((s for s in data["stacks"] if s["outstanding_bytes"] >= 1000),
+                  key=lambda s: s["stack_id"])
+    if len(held) < 3:
+        fail(f"expected 3 stacks holding >= 1000 B, drip reported {len(held)}")
+    new = copy.deepcopy(data)
+    by = {s["stack_id"]: s for s in new["stacks"]}
+    grow, shrink, gone = (by[s["stack_id"]] for s in held[:3])
+    grow["outstanding_bytes"] += 5000
+    shrink["outstanding_bytes"] -= 100
+    new["stacks"].remove(gone)
+    new["merged"] = [m for m in new["merged"] if m["stack_id"] != gone["stack_id"]]
+    resum(new)
+    new_path = tmpfile("colour-new.json")
+    with open(new_path, "w") as f:
+        json.dump(new, f)
+    red, green, reset = "\x1b[31m", "\x1b[32m", "\x1b[0m"
+    total = new["totals"]["outstanding_bytes"] - data["totals"]["outstanding_bytes"]
+    want = [f"{red if total > 0 else green}{total:+d} B",
+            f"{red}+5000 B (+4.9 KiB){reset}, {red}grew{reset}",
+            f"{green}-100 B{reset}, {green}shrank{reset}",
+            f"{green}-{gone['outstanding_bytes']} B",
+            f"{green}gone{reset}"]
+    problems = []
+    args = ("--diff", path, new_path, "--top", "1000")
+    for how in (("--color",), ("--color=always",)):
+        _, out, _ = report_cmd(*args, *how)
+        problems += [f"{how[0]}: expected {w!r} in the diff" for w in want if w not in out]
+    _, out, _ = report_cmd(*args)
+    if "\x1b" in out:
+        problems.append("into a file: expected no escape sequences, drip wrote some")
+    env = dict(os.environ, TERM="xterm")
+    env.pop("NO_COLOR", None)
+    rc, out = run_at_terminal([DRIP, "report", *args], env)
+    expect_eq(rc, 0, "drip report --diff at a terminal: exit status")
+    problems += [f"at a terminal: expected {w!r} in the diff" for w in want if w not in out]
+    for what, extra, e in (("--color=never", ["--color=never"], env),
+                           ("NO_COLOR=1", [], dict(env, NO_COLOR="1")),
+                           ("TERM=dumb", [], dict(env, TERM="dumb"))):
+        rc, out = run_at_terminal([DRIP, "report", *args, *extra], e)
+        expect_eq(rc, 0, f"drip report --diff at a terminal, {what}: exit status")
+        if "\x1b" in out or "+5000 B" not in out:
+            problems.append(f"at a terminal with {what}: expected the diff without colours, "
+                            f"drip wrote {out[:300]!r}")
+    for bad in (("--diff", path, new_path, "-f", "folded", "--color=always"),
+                (path, "--color=always"), (path, "--diff", new_path, "--color=pink")):
+        rc, _, err = drip("report", *bad, "-o", tmpfile("colour.out"))
+        expect_error(rc, err, (1,), f"drip report {' '.join(bad)}")
+    check(problems)
 
 
 def test_hostile_comm_in_exports():
