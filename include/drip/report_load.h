@@ -31,7 +31,8 @@ int report_load__buf(const char *buf, size_t len, struct report **out, char *why
 /*
  * Read and parse path (a regular file is mapped, anything else read); also
  * -errno from open/read (why: strerror), -EFBIG, and -EIO when the file was
- * cut short while it was being read.
+ * cut short while it was being read. While it maps a file it holds SIGBUS's
+ * handler (process-wide): not for two threads at once.
  */
 int report_load__file(const char *path, struct report **out, char *why, size_t why_len);
 
