@@ -31,7 +31,7 @@ TARGET_BINS += $(patsubst tests/targets/%.cc,$(BUILD)/targets/%,$(wildcard tests
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean check unit e2e demo bench fuzz fuzz-smoke vmlinux lint targets
+.PHONY: all clean check unit e2e demo bench bench-build fuzz fuzz-smoke vmlinux lint targets
 
 all: drip
 
@@ -60,7 +60,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard include/drip/*.h) $(SKELS) | $(BUILD)/obj
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/targets:
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/targets $(BUILD)/bench:
 	mkdir -p $@
 
 # Unit tests (cmocka): pure C, no root needed
@@ -121,7 +121,14 @@ check: lint drip unit e2e fuzz-smoke
 demo: drip targets
 	./drip trace -- $(BUILD)/targets/demo_trainer
 
-bench: drip targets
+# Export benchmarks (bench/run.sh runs them): drip's own writers and loader, linked as ./drip is
+BENCH_BINS := $(BUILD)/bench/export_bench $(BUILD)/bench/flame_bench
+$(BUILD)/bench/%_bench: bench/%_bench.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.o | $(BUILD)/bench
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+bench-build: $(BENCH_BINS)
+
+bench: drip targets bench-build
 	bench/run.sh
 
 vmlinux:

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Export benchmark for the json, folded and pprof writers and the JSON
- * loader (not a test: timing never decides pass or fail). Builds a
+ * Export benchmark (not a test: timing never decides pass or fail). Builds a
  * synthetic report in memory, 100k unique stacks of depth 30 over 64
- * processes by default, times each writer into a file (best of 3) with the
- * file's size, then times loading the JSON back (`drip report`'s first
- * step) and prints the `drip report` commands that time the whole path.
+ * processes by default, and times each writer into a file (best of 3) with
+ * the file's size: json, folded, pprof, svg, html. Then it times loading the
+ * JSON back (`drip report`'s first step), and with -x DRIP the whole path:
+ * `DRIP report export.json -f FMT -o FILE` per format, run as a child, with
+ * its wall time and peak RSS.
  *
  * Stacks are random walks in a call graph of 5000 functions (8 callees
  * each) from main, as in bench/flame_bench.c; weights fall off as 1/(i+1)
@@ -13,20 +14,22 @@
  * lie in 4 modules with build-ids; the processes are forked workers, so
  * every process lists the same 4 modules at the same bases.
  *
- *   gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -o build/export_bench \
- *	bench/export_bench.c src/report/json.c src/json_writer.c src/utf8.c src/report/folded.c \
- *	src/report/pprof.c src/report/protobuf.c src/report/load.c src/json_parse.c \
- *	src/u64map.c src/report/units.c -lz -lm && build/export_bench [stacks [depth [outdir]]]
+ *   make build/bench/export_bench && build/bench/export_bench [-x ./drip] [-r RUNS] \
+ *	[-p json,folded,pprof,svg,html,load,report] [stacks [depth [outdir]]]
  *
- * The outputs stay in outdir (default /tmp) as export.{json,folded,pb.gz}.
+ * -p picks the phases (load needs json's output; report needs -x). Outputs
+ * stay in outdir (default /tmp) as export.{json,folded,pb.gz,svg,html}.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "drip/formats.h"
 #include "drip/report_load.h"
@@ -176,6 +179,8 @@ static void free_report(struct report *r)
 	free((void *)r->processes);
 }
 
+static int runs = 3;
+
 static void run(const char *fmt, const char *ext, const struct report *r, const char *dir,
 		int (*write)(const struct report *, const struct format_opts *, FILE *))
 {
@@ -185,10 +190,19 @@ static void run(const char *fmt, const char *ext, const struct report *r, const 
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/export.%s", dir, ext);
-	for (int i = 0; i < RUNS; i++) {
-		FILE *f = fopen(path, "w");
-		uint64_t t0 = now_ns(), c0 = cpu_ns();
+	for (int i = 0; i < runs; i++) {
+		FILE *f;
+		uint64_t t0, c0;
 		int err;
+
+		/*
+		 * A new file each time: ext4 writes back a file that was truncated and
+		 * rewritten when it is closed (auto_da_alloc), which would time the disk
+		 */
+		unlink(path);
+		f = fopen(path, "w");
+		t0 = now_ns();
+		c0 = cpu_ns();
 
 		if (!f) {
 			perror(path);
@@ -207,11 +221,11 @@ static void run(const char *fmt, const char *ext, const struct report *r, const 
 			best_cpu = t;
 	}
 	stat(path, &st);
-	printf("write %-7s %8.1f ms (cpu %7.1f ms) %10.2f MiB  %s\n", fmt, best / 1e6,
+	printf("write  %-7s %8.1f ms (cpu %7.1f ms) %9.2f MiB  %s\n", fmt, best / 1e6,
 	       best_cpu / 1e6, st.st_size / 1048576.0, path);
 }
 
-/* format_json without formats.c (which needs every writer) */
+/* format_json without formats.c's table */
 static int write_json(const struct report *r, const struct format_opts *o, FILE *f)
 {
 	return report__write_json(r, f);
@@ -225,7 +239,7 @@ static void load(const char *dir)
 	struct rusage ru;
 
 	snprintf(path, sizeof(path), "%s/export.json", dir);
-	for (int i = 0; i < RUNS; i++) {
+	for (int i = 0; i < runs; i++) {
 		uint64_t t0 = now_ns(), c0 = cpu_ns();
 
 		if (report_load__file(path, &r, why, sizeof(why))) {
@@ -241,35 +255,118 @@ static void load(const char *dir)
 		report_load__free(r);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("load  json    %8.1f ms (cpu %7.1f ms)  peak rss of this process %ld MiB\n",
+	printf("load   json    %8.1f ms (cpu %7.1f ms)  peak rss of this process %ld MiB\n",
 	       best / 1e6, best_cpu / 1e6, ru.ru_maxrss >> 10);
 }
 
+/* `drip report export.json -f fmt -o export-re.ext` as a child: wall time, peak RSS */
+static void report(const char *drip, const char *fmt, const char *ext, const char *dir)
+{
+	uint64_t best = UINT64_MAX, t;
+	char in[512], out[512];
+	long rss = 0;
+	struct rusage ru;
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	snprintf(in, sizeof(in), "%s/export.json", dir);
+	snprintf(out, sizeof(out), "%s/export-re.%s", dir, ext);
+	for (int i = 0; i < runs; i++) {
+		uint64_t t0;
+
+		unlink(out); /* a new file, as in run() */
+		t0 = now_ns();
+		pid = fork();
+		if (pid < 0) {
+			perror("fork");
+			exit(1);
+		}
+		if (!pid) {
+			execl(drip, drip, "report", in, "-f", fmt, "-o", out, (char *)NULL);
+			perror(drip);
+			_exit(127);
+		}
+		if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			fprintf(stderr, "export_bench: %s report %s -f %s failed\n", drip, in, fmt);
+			exit(1);
+		}
+		t = now_ns() - t0;
+		if (t < best)
+			best = t;
+		if (ru.ru_maxrss > rss)
+			rss = ru.ru_maxrss;
+	}
+	stat(out, &st);
+	printf("report %-7s %8.1f ms  peak rss %5ld MiB  %9.2f MiB  drip report %s -f %s\n", fmt,
+	       best / 1e6, rss >> 10, st.st_size / 1048576.0, in, fmt);
+}
+
+static bool want(const char *phases, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = phases; (p = strstr(p, name)); p += n)
+		if ((p == phases || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+static const struct {
+	const char *name, *ext;
+	int (*write)(const struct report *, const struct format_opts *, FILE *);
+} formats[] = {
+	{ "json", "json", write_json },	    { "folded", "folded", format_folded },
+	{ "pprof", "pb.gz", format_pprof }, { "svg", "svg", format_svg },
+	{ "html", "html", format_html },
+};
+
 int main(int argc, char **argv)
 {
-	size_t nr = argc > 1 ? strtoul(argv[1], NULL, 0) : 100000;
-	size_t depth = argc > 2 ? strtoul(argv[2], NULL, 0) : 30;
-	const char *dir = argc > 3 ? argv[3] : "/tmp";
+	const char *phases = "json,folded,pprof,svg,html,load,report", *drip = NULL, *dir;
+	size_t nr, depth, i;
 	struct report r;
+	int opt;
 
-	if (!nr || !depth) {
-		fprintf(stderr, "usage: export_bench [stacks [depth [outdir]]]\n");
-		return 1;
+	while ((opt = getopt(argc, argv, "x:r:p:")) != -1) {
+		switch (opt) {
+		case 'x':
+			drip = optarg;
+			break;
+		case 'r':
+			runs = atoi(optarg);
+			break;
+		case 'p':
+			phases = optarg;
+			break;
+		default:
+			goto usage;
+		}
 	}
+	nr = optind < argc ? strtoul(argv[optind], NULL, 0) : 100000;
+	depth = optind + 1 < argc ? strtoul(argv[optind + 1], NULL, 0) : 30;
+	dir = optind + 2 < argc ? argv[optind + 2] : "/tmp";
+	if (!nr || !depth || runs < 1)
+		goto usage;
 	make_funcs();
 	printf("export_bench: %zu stacks of depth %zu, %d processes, best of %d\n", nr, depth,
-	       NR_PROCS, RUNS);
+	       NR_PROCS, runs);
 	make_report(&r, nr, depth);
-	run("json", "json", &r, dir, write_json);
-	run("folded", "folded", &r, dir, format_folded);
-	run("pprof", "pb.gz", &r, dir, format_pprof);
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (want(phases, formats[i].name))
+			run(formats[i].name, formats[i].ext, &r, dir, formats[i].write);
 	free_report(&r);
-	load(dir);
-	printf("the whole path, load + write (time each):\n");
-	printf("  time ./drip report %s/export.json -f folded -o %s/re.folded\n", dir, dir);
-	printf("  time ./drip report %s/export.json -o %s/re.pb.gz\n", dir, dir);
-	printf("  time ./drip report %s/export.json -f json -o %s/re.json\n", dir, dir);
-	for (int i = 0; i < NR_FUNCS; i++)
-		free(names[i]);
+	if (want(phases, "load"))
+		load(dir);
+	if (want(phases, "report") && drip)
+		for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+			report(drip, formats[i].name, formats[i].ext, dir);
+	for (int k = 0; k < NR_FUNCS; k++)
+		free(names[k]);
 	return 0;
+usage:
+	fprintf(stderr, "usage: export_bench [-x DRIP] [-r RUNS] [-p PHASES] "
+			"[stacks [depth [outdir]]]\n");
+	return 1;
 }

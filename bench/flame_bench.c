@@ -11,9 +11,9 @@
  * levels down) or "zipf" (stack i weighs 1/(i+1): the largest stay wide all
  * the way up, the worst case for the number of frames drawn).
  *
- *   gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -o build/flame_bench \
- *	bench/flame_bench.c src/report/flame.c src/report/svg.c src/report/html.c \
- *	src/json_writer.c src/utf8.c -lm && build/flame_bench [stacks [depth [outdir]]]
+ *   make build/bench/flame_bench && build/bench/flame_bench [stacks [depth [outdir]]]
+ *
+ * (`make bench` runs it; it links drip's objects, as the unit tests do.)
  *
  * With outdir, the outputs stay there as flame-{uniform,zipf}.{svg,html}.
  */

@@ -1,13 +1,34 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # make bench: build the bench's own programs, install the tools drip is compared with, then
-# run bench/bench.py (it prints the table; see its docstring for the method).
+# run bench/bench.py (it prints the table; see its docstring for the method), bench/depth.sh,
+# bench/python.sh, and the export benchmarks (bench/export_bench.c, bench/flame_bench.c:
+# time and size of each format's writer, the JSON loader and `drip report` per format).
 # Installing happens here only, never in `make check`. Knobs: BENCH_ROUNDS=N, BENCH_QUICK=1,
-# BENCH_NO_INSTALL=1 (skip what is missing instead of installing it).
+# BENCH_NO_INSTALL=1 (skip what is missing instead of installing it), BENCH_EXPORT_ONLY=1
+# (only the export benchmarks; they need no root).
 set -eu
 cd "$(dirname "$0")/.."
 B=build/bench
 mkdir -p $B
+
+# Exports of a synthetic report, 100k unique stacks of depth 30: the outputs (~1 GiB) go in
+# $B/export and are removed after.
+export_bench() {
+	[ -x $B/export_bench ] && [ -x $B/flame_bench ] && [ -x ./drip ] ||
+		${MAKE:-make} --no-print-directory drip bench-build >/dev/null
+	rm -rf $B/export
+	mkdir -p $B/export
+	echo "== exports: writers, JSON load, and 'drip report REPORT.json -f FMT' (bench/export_bench.c)"
+	$B/export_bench -x ./drip 100000 30 $B/export
+	echo "== flame graphs: uniform and zipf weights (bench/flame_bench.c)"
+	$B/flame_bench 100000 30 $B/export
+	rm -rf $B/export
+}
+if [ "${BENCH_EXPORT_ONLY:-0}" = 1 ]; then
+	export_bench
+	exit 0
+fi
 
 # Targets of our own: -fno-builtin-malloc/free, or GCC may drop a malloc+free pair entirely
 for prog in churn_mt pool_bench leaker; do
@@ -64,3 +85,4 @@ PY=/usr/bin/python3
 $PY bench/bench.py || exit 1
 bench/depth.sh
 bench/python.sh
+export_bench

@@ -1501,6 +1501,8 @@ static __always_inline void emit_proc(__u32 type, struct task_struct *t, __u32 p
 	ev->filename[0] = 0;
 	ev->flags = flags;
 	ev->pad = 0;
+	/* for a process gone before user space reads /proc/PID/comm (exec sets it before this) */
+	BPF_CORE_READ_STR_INTO(&ev->comm, t, comm);
 	if (bprm)
 		bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
 					  BPF_CORE_READ(bprm, filename));

@@ -193,6 +193,7 @@ static int cmd_trace(int argc, char **argv)
 	};
 	const char *format = NULL;
 	enum weight weight;
+	unsigned given = 0; /* enum format_opt */
 	int c, verbose = 0, ret = EXIT_USAGE;
 	double v;
 
@@ -235,14 +236,17 @@ static int cmd_trace(int argc, char **argv)
 			if (parse_double("--top", optarg, 1, 1e6, &v))
 				goto out;
 			o.top = (size_t)v;
+			given |= FORMAT_OPT_TOP;
 			break;
 		case OPT_WEIGHT:
 			if (report_cmd__parse_weight(optarg, &weight))
 				goto out;
 			o.weight = weight;
+			given |= FORMAT_OPT_WEIGHT;
 			break;
 		case OPT_PER_PID:
 			o.per_pid = true;
+			given |= FORMAT_OPT_PER_PID;
 			break;
 		case OPT_MIN_AGE:
 			if (parse_double("--min-age", optarg, 0, 1e9, &o.min_age_s))
@@ -316,7 +320,7 @@ static int cmd_trace(int argc, char **argv)
 		pr_hint("see 'drip trace --help'");
 		goto out;
 	}
-	if (pick_format(format, o.output, &o.format))
+	if (pick_format(format, o.output, &o.format) || format__check_opts(o.format, given, false))
 		goto out;
 	ret = trace__run(&o);
 out:

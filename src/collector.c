@@ -936,18 +936,36 @@ static void on_free(struct collector *c, const struct drip_ev_free *ev)
 /*
  * The executable named by execve, learned even when the process is gone
  * before we could read its maps (relative names: from drip's directory).
+ * A name in /proc or /dev/fd (/proc/self/exe, fexecve) means something only
+ * to the process: /proc/self/exe is its old image's file (prev, when known),
+ * the others stay unknown.
  */
-static void learn_exec_file(struct collector *c, struct proc *p, const struct drip_ev_proc *ev)
+static void learn_exec_file(struct collector *c, struct proc *p, const struct proc *prev,
+			    const struct drip_ev_proc *ev)
 {
 	char name[sizeof(ev->filename) + 1];
 
 	memcpy(name, ev->filename, sizeof(ev->filename));
 	name[sizeof(ev->filename)] = 0;
-	if (!name[0])
+	if (!strcmp(name, "/proc/self/exe") && prev && prev->exe)
+		snprintf(name, sizeof(name), "%s", prev->exe);
+	if (!name[0] || !strncmp(name, "/proc/", 6) || !strncmp(name, "/dev/fd/", 8))
 		return;
 	symbolizer__learn_file(c->sym, name);
 	if (!p->exe && name[0] == '/')
 		p->exe = strdup(name);
+}
+
+/*
+ * The comm the kernel gave with the event, for a process /proc no longer
+ * shows (gone before drip looked): an empty one stays unknown.
+ */
+static void learn_comm(struct proc *p, const struct drip_ev_proc *ev)
+{
+	size_t n = strnlen((const char *)ev->comm, sizeof(ev->comm));
+
+	if (!p->comm && n)
+		p->comm = strndup((const char *)ev->comm, n);
 }
 
 /*
@@ -993,6 +1011,7 @@ static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
 		proc_read_identity(c, &c->procs[i]);
 		inherit_identity(c, &c->procs[i]);
 	}
+	learn_comm(&c->procs[i], ev);
 	take_cgroup_verdict(&c->procs[i], ev);
 	if (!u64map__get(&c->live, ev->ppid, &pi))
 		return;		    /* its parent is unknown: so is what it inherited */
@@ -1006,7 +1025,7 @@ static void on_fork(struct collector *c, const struct drip_ev_proc *ev)
 
 static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 {
-	uint64_t idx;
+	uint64_t idx, prev;
 	int i;
 
 	switch (ev->hdr.type) {
@@ -1014,6 +1033,7 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 		on_fork(c, ev);
 		break;
 	case DRIP_EV_EXEC:
+		prev = SIZE_MAX;
 		if (u64map__get(&c->live, ev->hdr.tgid, &idx)) {
 			struct proc *old = &c->procs[idx];
 			pid_t ppid = old->ppid;
@@ -1026,7 +1046,8 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 			old->replaced = true;
 			old->exited = true;
 			u64map__del(&c->live, ev->hdr.tgid);
-			i = proc_new(c, ev->hdr.tgid, ppid, start, ev->nspid);
+			prev = idx;
+			i = proc_new(c, ev->hdr.tgid, ppid, start, ev->nspid); /* moves procs[] */
 		} else {
 			i = proc_new(c, ev->hdr.tgid, 0, ev->start_time, ev->nspid);
 		}
@@ -1034,7 +1055,9 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 			proc_read_identity(c, &c->procs[i]);
 			take_cgroup_verdict(&c->procs[i], ev);
 			c->procs[i].maps_stale = true;
-			learn_exec_file(c, &c->procs[i], ev);
+			learn_exec_file(c, &c->procs[i], prev != SIZE_MAX ? &c->procs[prev] : NULL,
+					ev);
+			learn_comm(&c->procs[i], ev);
 		}
 		break;
 	case DRIP_EV_EXIT:
@@ -1042,6 +1065,7 @@ static void on_proc(struct collector *c, const struct drip_ev_proc *ev)
 			c->procs[idx].exited = true;
 			if (!c->procs[idx].nspid)
 				c->procs[idx].nspid = ev->nspid;
+			learn_comm(&c->procs[idx], ev);
 			u64map__del(&c->live, ev->hdr.tgid);
 			table__end(c->table, idx);
 		}
@@ -1741,7 +1765,7 @@ int collector__report(struct collector *c, const struct snapshot_opts *so, struc
 		rp->nspid = p->nspid == (uint32_t)p->pid ? 0 : p->nspid;
 		rp->ppid = p->ppid;
 		rp->start_time = p->start_time;
-		rp->comm = p->comm ? p->comm : "";
+		rp->comm = p->comm; /* NULL: unknown (null in JSON) */
 		rp->exe = p->exe;
 		rp->exited = p->exited;
 		table__inherited(c->table, i, &rp->inherited_bytes, &rp->inherited_allocs);

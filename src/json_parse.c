@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +129,17 @@ static void skip_ws(struct json_parser *jp)
 	jp->p = p;
 }
 
+static int sbuf_grow(struct json_parser *jp, size_t len, size_t add, size_t pos);
+
 /* Room for add more bytes (and a NUL) after len; -E2BIG past max_string. */
-static int sbuf_reserve(struct json_parser *jp, size_t len, size_t add, size_t pos)
+static inline int sbuf_reserve(struct json_parser *jp, size_t len, size_t add, size_t pos)
+{
+	if (len + add < jp->sbuf_cap && len + add <= jp->lim.max_string)
+		return 0;
+	return sbuf_grow(jp, len, add, pos);
+}
+
+static int sbuf_grow(struct json_parser *jp, size_t len, size_t add, size_t pos)
 {
 	size_t need = len + add + 1, cap;
 	char *n;
@@ -254,6 +264,7 @@ static int backslash(struct json_parser *jp, const unsigned char **pp, char *out
 		err = unicode_escape(jp, &p, &cp);
 		if (err)
 			return err;
+		jp->nul |= !cp;
 		*n = utf8_put(out, cp);
 		*pp = p;
 		return 0;
@@ -266,6 +277,37 @@ static int backslash(struct json_parser *jp, const unsigned char **pp, char *out
 	return 0;
 }
 
+/*
+ * The high bit set in each byte of v that ends a run of plain string bytes
+ * (>= 0x80, < 0x20, '"' or '\\'), and maybe in bytes above the first such
+ * byte (a borrow carries up), never below it: the lowest bit set is exact.
+ */
+static uint64_t special_bytes(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t quote = v ^ (ones * '"'), bslash = v ^ (ones * '\\');
+
+	return (v | ((v - ones * 0x20) & ~v) | ((quote - ones) & ~quote) |
+		((bslash - ones) & ~bslash)) &
+	       high;
+}
+
+/* The end of the run of plain bytes (ASCII, no control byte, '"' or '\\') at p */
+static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t v, m;
+
+	for (; end - p >= 8; p += 8) { /* eight bytes a step: strings are mostly plain */
+		memcpy(&v, p, 8);
+		m = special_bytes(v);
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3); /* little-endian: the first byte */
+	}
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
 /* The string starting at jp->p ('"'), decoded into sbuf */
 static int parse_string(struct json_parser *jp, struct json_token *t)
 {
@@ -274,13 +316,13 @@ static int parse_string(struct json_parser *jp, struct json_token *t)
 	char esc[4];
 	int err;
 
+	jp->nul = false;
 	err = sbuf_reserve(jp, 0, 0, pos);
 	for (;;) {
 		if (err)
 			return err;
 		run = p;
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
+		p = plain_run(p, end);
 		if (p > run) {
 			err = sbuf_reserve(jp, len, p - run, pos);
 			if (err)
@@ -321,6 +363,7 @@ static int parse_string(struct json_parser *jp, struct json_token *t)
 	jp->p = p + 1;
 	t->str = jp->sbuf;
 	t->len = len;
+	t->nul = jp->nul;
 	return 0;
 }
 
@@ -336,10 +379,19 @@ static const unsigned char *digits(const unsigned char *p, const unsigned char *
 	return p;
 }
 
+/* q..p as a double (strtod, so it rounds as C does); not inline: its buffer is big */
+static __attribute__((noinline)) double number_value(const unsigned char *q, const unsigned char *p)
+{
+	char buf[MAX_NUMBER + 1];
+
+	memcpy(buf, q, p - q);
+	buf[p - q] = '\0';
+	return strtod(buf, NULL);
+}
+
 static int parse_number(struct json_parser *jp, struct json_token *t)
 {
 	const unsigned char *q = jp->p, *p = q, *end = jp->end, *d;
-	char buf[MAX_NUMBER + 1];
 	bool neg = false;
 	uint64_t v = 0;
 
@@ -379,9 +431,8 @@ static int parse_number(struct json_parser *jp, struct json_token *t)
 		v = v * 10 + (*d - '0');
 	}
 	t->u64 = t->is_u64 ? v : 0;
-	memcpy(buf, q, p - q);
-	buf[p - q] = '\0';
-	t->num = strtod(buf, NULL);
+	/* an exact integer converts rounded to nearest, as strtod would round it */
+	t->num = t->is_u64 ? (double)v : number_value(q, p);
 	t->type = JSON_NUM;
 	jp->p = p;
 	return 0;

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +41,9 @@ static const char usage_report[] =
 	"      --weight bytes|count folded, svg, html: weigh stacks by outstanding\n"
 	"                           bytes (default) or outstanding blocks\n"
 	"      --per-pid            folded, svg, html: one root frame per process\n"
+	"      --color[=WHEN]       text diff: growth red, shrink green; WHEN is\n"
+	"                           auto (default: when writing to a terminal and\n"
+	"                           NO_COLOR is unset), always (--color) or never\n"
 	"  -v, --verbose            more messages\n"
 	"  -q, --quiet              errors only\n"
 	"  -h, --help               this help\n"
@@ -51,7 +56,37 @@ enum {
 	OPT_WEIGHT,
 	OPT_PER_PID,
 	OPT_DIFF,
+	OPT_COLOR,
 };
+
+enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+static int parse_color(const char *s, enum color_when *when)
+{
+	if (!s || !strcmp(s, "always")) /* --color alone, as git and grep take it */
+		*when = COLOR_ALWAYS;
+	else if (!strcmp(s, "never"))
+		*when = COLOR_NEVER;
+	else if (!strcmp(s, "auto"))
+		*when = COLOR_AUTO;
+	else {
+		pr_err("invalid --color '%s': expected auto, always or never", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* auto: a terminal, unless NO_COLOR is set and not empty (no-color.org) or TERM is dumb */
+static bool want_color(enum color_when when, FILE *f)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (when != COLOR_AUTO)
+		return when == COLOR_ALWAYS;
+	if ((no && *no) || (term && !strcmp(term, "dumb")))
+		return false;
+	return isatty(fileno(f));
+}
 
 int report_cmd__parse_weight(const char *s, enum weight *w)
 {
@@ -127,7 +162,7 @@ static int load(const char *path, struct report **r)
 }
 
 static int write_out(const struct report_format *fmt, const struct report *r,
-		     const struct format_opts *fo, const char *output)
+		     struct format_opts *fo, const char *output, enum color_when color)
 {
 	FILE *f = stdout;
 	int err;
@@ -140,6 +175,7 @@ static int write_out(const struct report_format *fmt, const struct report *r,
 			return EXIT_FAILURE_;
 		}
 	}
+	fo->color = want_color(color, f);
 	if (fo->base && !strcmp(fmt->name, "text"))
 		err = format_diff_text(r, fo, f);
 	else
@@ -178,6 +214,7 @@ int cmd_report(int argc, char **argv)
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "weight", required_argument, NULL, OPT_WEIGHT },
 		{ "per-pid", no_argument, NULL, OPT_PER_PID },
+		{ "color", optional_argument, NULL, OPT_COLOR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -187,6 +224,8 @@ int cmd_report(int argc, char **argv)
 	const char *format = NULL, *output = NULL;
 	const struct report_format *fmt;
 	struct report *old = NULL, *r = NULL;
+	unsigned given = 0; /* enum format_opt */
+	enum color_when color = COLOR_AUTO;
 	int c, verbose = 0, ret = EXIT_USAGE, want;
 	bool diff = false;
 
@@ -206,13 +245,24 @@ int cmd_report(int argc, char **argv)
 		case OPT_TOP:
 			if (parse_top(optarg, &fo.top))
 				return EXIT_USAGE;
+			given |= FORMAT_OPT_TOP;
 			break;
 		case OPT_WEIGHT:
 			if (report_cmd__parse_weight(optarg, &fo.weight))
 				return EXIT_USAGE;
+			given |= FORMAT_OPT_WEIGHT;
 			break;
 		case OPT_PER_PID:
 			fo.per_pid = true;
+			given |= FORMAT_OPT_PER_PID;
+			break;
+		case OPT_COLOR:
+			if (parse_color(optarg, &color))
+				return EXIT_USAGE;
+			if (color == COLOR_ALWAYS) /* never and auto ask for nothing to be lost */
+				given |= FORMAT_OPT_COLOR;
+			else
+				given &= ~FORMAT_OPT_COLOR;
 			break;
 		case 'v':
 			verbose++;
@@ -253,6 +303,8 @@ int cmd_report(int argc, char **argv)
 			pr_hint("export both with -f pprof and run 'go tool pprof -diff_base OLD NEW'");
 		return EXIT_USAGE;
 	}
+	if (format__check_opts(fmt, given, diff))
+		return EXIT_USAGE;
 	if (fmt->binary && !output && isatty(STDOUT_FILENO)) {
 		pr_err("format '%s' is binary: write it to a file with -o", fmt->name);
 		return EXIT_USAGE;
@@ -266,7 +318,7 @@ int cmd_report(int argc, char **argv)
 	ret = load(argv[argc - 1], &r);
 	if (ret)
 		goto out;
-	ret = write_out(fmt, r, &fo, output);
+	ret = write_out(fmt, r, &fo, output, color);
 out:
 	report_load__free(r);
 	report_load__free(old);

@@ -150,6 +150,7 @@ struct drip_ev_proc {
 	__u8 filename[256]; /* EXEC: the path given to execve, NUL-terminated */
 	__u32 flags;	    /* FORK: enum drip_proc_flags */
 	__u32 pad;
+	__u8 comm[16]; /* the task's comm as the event fires (FORK: the child's first) */
 };
 
 /* How a FORK child relates to its parent's memory (the tracepoint has no clone flags). */

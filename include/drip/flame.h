@@ -100,8 +100,8 @@ static inline uint64_t flame__value(const struct flame *fl, const struct flame_s
 /*
  * The node's name as raw bytes from the target (writers escape): the
  * function, "??" (with the module's file name when known), "[anon]",
- * "comm [pid]", "all", "[truncated]", "[no stack]". buf (>= 64 bytes)
- * holds names that are made up.
+ * "comm [pid]" ("[pid]" without a comm), "all", "[truncated]", "[no stack]".
+ * buf (>= 64 bytes) holds names that are made up.
  */
 const char *flame__label(const struct flame_node *n, char *buf, size_t len);
 

@@ -26,7 +26,7 @@ void sbuf__add(struct sbuf *b, const void *p, size_t n);
 void folded__add_safe(struct sbuf *b, const char *s, bool fold);
 /* A frame's name: "function", "function (file:line)" for Python, "?? (module)", "??" */
 void folded__add_frame(struct sbuf *b, const struct report_frame *fr, bool fold);
-/* "comm [pid]" for the process frame of --per-pid */
+/* "comm [pid]" for the process frame of --per-pid; "[pid]" when the comm is unknown */
 void folded__add_process(struct sbuf *b, const struct report *r, uint32_t pid, bool fold);
 
 #endif /* DRIP_FOLDED_H */

@@ -20,8 +20,17 @@ struct format_opts {
 	enum weight weight; /* folded, svg, html: what a frame's width means */
 	bool per_pid;	    /* folded, svg, html: a process frame at the root */
 	const char *title;  /* svg, html: page title (NULL: a default) */
+	bool color;	    /* text diff: growth in red, shrink in green (ANSI) */
 	/* --diff: the OLD report; r is NEW.  Writers that cannot diff return -ENOTSUP. */
 	const struct report *base;
+};
+
+/* Options that only some formats use: given with another, they are a usage error */
+enum format_opt {
+	FORMAT_OPT_TOP = 1 << 0,     /* --top */
+	FORMAT_OPT_WEIGHT = 1 << 1,  /* --weight */
+	FORMAT_OPT_PER_PID = 1 << 2, /* --per-pid */
+	FORMAT_OPT_COLOR = 1 << 3,   /* --color=always */
 };
 
 struct report_format {
@@ -31,6 +40,8 @@ struct report_format {
 	int (*write)(const struct report *r, const struct format_opts *o, FILE *f);
 	/* the stacks whose frames write() prints, into shown[]; NULL: all of them */
 	int (*shown)(const struct report *r, const struct format_opts *o, bool *shown);
+	unsigned opts;	    /* enum format_opt: what it uses for a report */
+	unsigned diff_opts; /* and for a diff (--diff) */
 };
 
 /* The format called name, or NULL. */
@@ -39,6 +50,11 @@ const struct report_format *format__find(const char *name);
 const struct report_format *format__for_path(const char *path);
 /* "text, json, ..." for messages. */
 const char *format__names(void);
+/*
+ * 0 when f uses every option in given (enum format_opt), for a report or a
+ * diff; else -EINVAL after an error naming the first one it does not use.
+ */
+int format__check_opts(const struct report_format *f, unsigned given, bool diff);
 
 /* Writers (0 or -errno) */
 int format_text(const struct report *r, const struct format_opts *o, FILE *f);

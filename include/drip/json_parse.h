@@ -44,6 +44,7 @@ struct json_token {
 	const char *str; /* KEY, STR: decoded, NUL-terminated (may hold \u0000 too);
 			    valid until the next call */
 	size_t len;
+	bool nul; /* KEY, STR: str holds a NUL (from \u0000) before its end */
 	bool boolean;
 	bool integer; /* NUM: no fraction and no exponent */
 	bool is_u64;  /* NUM: an integer in [0, UINT64_MAX]: u64 holds it exactly */
@@ -61,6 +62,7 @@ struct json_parser {
 	size_t err_pos;
 	char *sbuf; /* decoded string */
 	size_t sbuf_cap;
+	bool nul; /* the string being decoded holds a \u0000 */
 	char why[160];
 	char msg[200];
 	unsigned char stack[JSON_PARSE_MAX_DEPTH]; /* 1: object, 0: array */

@@ -10,10 +10,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <string.h>
 
 struct json_writer;
 
-struct json_writer *json_writer__new(FILE *f, int indent); /* indent 0: compact */
+/*
+ * indent 0: compact. The writer buffers its output and holds f's lock until
+ * json_writer__free(), which flushes: write to f yourself only after that.
+ */
+struct json_writer *json_writer__new(FILE *f, int indent);
 /* returns 0, or -EIO when a write failed (sticky) */
 int json_writer__free(struct json_writer *w);
 
@@ -21,9 +26,23 @@ void json__obj_start(struct json_writer *w);
 void json__obj_end(struct json_writer *w);
 void json__arr_start(struct json_writer *w);
 void json__arr_end(struct json_writer *w);
-void json__key(struct json_writer *w, const char *key);
-void json__str(struct json_writer *w, const char *s);		   /* NULL -> null */
+/*
+ * A container written on one line even when indenting, as `{"a": 1, "b": [2, 3]}`
+ * (containers inside it too); closed by json__obj_end()/json__arr_end().
+ */
+void json__obj_start_inline(struct json_writer *w);
+void json__arr_start_inline(struct json_writer *w);
+void json__keyn(struct json_writer *w, const char *key, size_t len);
+/* inline, so a literal key's length is known when compiling (no strlen per key) */
+static inline void json__key(struct json_writer *w, const char *key)
+{
+	json__keyn(w, key, key ? strlen(key) : 0);
+}
 void json__strn(struct json_writer *w, const char *s, size_t len); /* arbitrary bytes */
+static inline void json__str(struct json_writer *w, const char *s) /* NULL -> null */
+{
+	json__strn(w, s, s ? strlen(s) : 0);
+}
 void json__u64(struct json_writer *w, uint64_t v);
 void json__i64(struct json_writer *w, int64_t v);
 void json__double(struct json_writer *w, double v); /* non-finite -> null */

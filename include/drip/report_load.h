@@ -9,7 +9,9 @@
  * writer may rely on them: processes sorted by pid, stacks and merged by
  * outstanding_bytes (largest first, stable), merged[].first_stack indexes the
  * largest stacks[] row of its stack_id (a merged row without one is an error),
- * strings NUL-terminated (a \u0000 inside one is an error).
+ * strings NUL-terminated (a \u0000 inside one is an error), and totals and
+ * processes[] agree with stacks[] (outstanding bytes and blocks: see
+ * check_sums() in load.c; a report where they do not is an error).
  */
 #ifndef DRIP_REPORT_LOAD_H
 #define DRIP_REPORT_LOAD_H
@@ -26,7 +28,12 @@
  */
 int report_load__buf(const char *buf, size_t len, struct report **out, char *why, size_t why_len);
 
-/* Read and parse path; also -errno from open/read (why: strerror) and -EFBIG. */
+/*
+ * Read and parse path (a regular file is mapped, anything else read); also
+ * -errno from open/read (why: strerror), -EFBIG, and -EIO when the file was
+ * cut short while it was being read. While it maps a file it holds SIGBUS's
+ * handler (process-wide): not for two threads at once.
+ */
 int report_load__file(const char *path, struct report **out, char *why, size_t why_len);
 
 /* Free a report from report_load__*(); NULL does nothing. */

@@ -9,11 +9,13 @@
  * first; "new" held nothing in OLD, "gone" holds nothing in NEW. Figures are
  * exact, with a human-readable size beside them. Names from the target are
  * printed safely for a terminal (controls, bidi overrides and invalid UTF-8
- * as '?').
+ * as '?'). With o->color, changes are coloured by direction: growth (and
+ * "grew", "new") red, shrink ("shrank", "gone") green.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,9 @@
 #include "drip/units.h"
 
 #define DEFAULT_TOP 20
+#define SGR_GROW    "\033[31m" /* red */
+#define SGR_SHRINK  "\033[32m" /* green */
+#define SGR_RESET   "\033[0m"
 
 struct side {
 	const struct report_stack *top; /* the largest row: its frames are shown */
@@ -113,21 +118,41 @@ static int cmp_change(const void *a, const void *b, void *ctx)
 	return strncmp(x->id, y->id, 17);
 }
 
-/* "+409600 B (+400.0 KiB)", "-12 B", "0 B" */
-static void put_delta_bytes(FILE *f, uint64_t old, uint64_t now)
+/* the colour of a change from old to now (none when equal, or without colour) */
+static const char *sgr(bool color, uint64_t old, uint64_t now)
 {
-	uint64_t d = abs_delta(old, now);
-	const char *sign = now > old ? "+" : now < old ? "-" : "";
-	char hb[16];
-
-	fprintf(f, "%s%" PRIu64 " B", sign, d);
-	if (d >= 1024)
-		fprintf(f, " (%s%s)", sign, units__bytes(hb, d));
+	if (!color || old == now)
+		return "";
+	return now > old ? SGR_GROW : SGR_SHRINK;
 }
 
-static void put_delta_count(FILE *f, uint64_t old, uint64_t now)
+static const char *sgr_end(const char *start)
 {
-	fprintf(f, "%s%" PRIu64, now > old ? "+" : now < old ? "-" : "", abs_delta(old, now));
+	return *start ? SGR_RESET : "";
+}
+
+/* "+409600 B (+400.0 KiB)", "-12 B", "0 B" */
+static void put_delta_bytes(FILE *f, uint64_t old, uint64_t now, bool color)
+{
+	uint64_t d = abs_delta(old, now);
+	const char *sign = now > old ? "+" : now < old ? "-" : "", *c = sgr(color, old, now);
+	char hb[16];
+
+	fprintf(f, "%s%s%" PRIu64 " B", c, sign, d);
+	if (d >= 1024)
+		fprintf(f, " (%s%s)", sign, units__bytes(hb, d));
+	fputs(sgr_end(c), f);
+}
+
+static void put_delta_count(FILE *f, uint64_t old, uint64_t now, bool color)
+{
+	const char *c = sgr(color, old, now);
+
+	fprintf(f, "%s%s%" PRIu64 "%s", c,
+		now > old ? "+" :
+		now < old ? "-" :
+			    "",
+		abs_delta(old, now), sgr_end(c));
 }
 
 static void put_safe(FILE *f, struct sbuf *b, const char *s)
@@ -169,23 +194,25 @@ static void print_frame(FILE *f, struct sbuf *b, size_t i, const struct report_f
 	fputc('\n', f);
 }
 
-static void print_change(FILE *f, struct sbuf *b, size_t rank, const struct change *c)
+static void print_change(FILE *f, struct sbuf *b, size_t rank, const struct change *c, bool color)
 {
 	const struct report_stack *s = c->now.top ? c->now.top : c->old.top;
 	bool held_old = c->old.allocs || c->old.bytes, held_now = c->now.allocs || c->now.bytes;
+	bool up = !held_old || (held_now && c->now.bytes >= c->old.bytes);
+	const char *st = color ? (up ? SGR_GROW : SGR_SHRINK) : "";
 	char ho[16], hn[16];
 	char id[17];
 
 	fprintf(f, "\n[%zu] ", rank);
-	put_delta_bytes(f, c->old.bytes, c->now.bytes);
-	fprintf(f, ", %s: %s -> %s, blocks %" PRIu64 " -> %" PRIu64 " (",
-		!held_old		     ? "new" :
-		!held_now		     ? "gone" :
-		c->now.bytes >= c->old.bytes ? "grew" :
-					       "shrank",
-		units__bytes(ho, c->old.bytes), units__bytes(hn, c->now.bytes), c->old.allocs,
-		c->now.allocs);
-	put_delta_count(f, c->old.allocs, c->now.allocs);
+	put_delta_bytes(f, c->old.bytes, c->now.bytes, color);
+	fprintf(f, ", %s%s%s: %s -> %s, blocks %" PRIu64 " -> %" PRIu64 " (", st,
+		!held_old ? "new" :
+		!held_now ? "gone" :
+		up	  ? "grew" :
+			    "shrank",
+		sgr_end(st), units__bytes(ho, c->old.bytes), units__bytes(hn, c->now.bytes),
+		c->old.allocs, c->now.allocs);
+	put_delta_count(f, c->old.allocs, c->now.allocs, color);
 	memcpy(id, c->id, 16);
 	id[16] = '\0';
 	fputs("), stack ", f);
@@ -200,7 +227,7 @@ static void print_change(FILE *f, struct sbuf *b, size_t rank, const struct chan
 }
 
 static void print_header(FILE *f, const struct report *old, const struct report *now,
-			 size_t counts[4], size_t unchanged)
+			 size_t counts[4], size_t unchanged, bool color)
 {
 	const struct report_totals *a = &old->totals, *b = &now->totals;
 	char ho[16], hn[16];
@@ -208,11 +235,11 @@ static void print_header(FILE *f, const struct report *old, const struct report 
 	fputs("drip " DRIP_VERSION " diff: outstanding ", f);
 	fprintf(f, "%s -> %s: ", units__bytes(ho, a->outstanding_bytes),
 		units__bytes(hn, b->outstanding_bytes));
-	put_delta_bytes(f, a->outstanding_bytes, b->outstanding_bytes);
+	put_delta_bytes(f, a->outstanding_bytes, b->outstanding_bytes, color);
 	fprintf(f, " (%" PRIu64 " -> %" PRIu64 " B)\n", a->outstanding_bytes, b->outstanding_bytes);
 	fprintf(f, "blocks %" PRIu64 " -> %" PRIu64 " (", a->outstanding_allocs,
 		b->outstanding_allocs);
-	put_delta_count(f, a->outstanding_allocs, b->outstanding_allocs);
+	put_delta_count(f, a->outstanding_allocs, b->outstanding_allocs, color);
 	fprintf(f, "), allocs %" PRIu64 " -> %" PRIu64 ", frees %" PRIu64 " -> %" PRIu64 "\n",
 		a->allocs, b->allocs, a->frees, b->frees);
 	fprintf(f, "stacks: %zu grew, %zu shrank, %zu new, %zu gone, %zu unchanged\n", counts[0],
@@ -228,6 +255,7 @@ int format_diff_text(const struct report *r, const struct format_opts *o, FILE *
 {
 	const struct report *old = o ? o->base : NULL;
 	size_t top = o && o->top ? o->top : DEFAULT_TOP;
+	bool color = o && o->color;
 	struct sums a = { 0 }, b = { 0 };
 	struct change *ch = NULL;
 	size_t i = 0, j = 0, n = 0, counts[4] = { 0 }, unchanged = 0;
@@ -271,9 +299,9 @@ int format_diff_text(const struct report *r, const struct format_opts *o, FILE *
 		n++;
 	}
 	qsort_r(ch, n, sizeof(*ch), cmp_change, (void *)&o->weight);
-	print_header(f, old, r, counts, unchanged);
+	print_header(f, old, r, counts, unchanged, color);
 	for (i = 0; i < n && i < top; i++)
-		print_change(f, &name, i + 1, &ch[i]);
+		print_change(f, &name, i + 1, &ch[i], color);
 	for (; i < n; i++) {
 		if (ch[i].now.bytes > ch[i].old.bytes)
 			rest_up += ch[i].now.bytes - ch[i].old.bytes;
@@ -281,8 +309,11 @@ int format_diff_text(const struct report *r, const struct format_opts *o, FILE *
 			rest_down += ch[i].old.bytes - ch[i].now.bytes;
 	}
 	if (n > top)
-		fprintf(f, "\n... and %zu more changed stacks: +%" PRIu64 " B, -%" PRIu64 " B\n",
-			n - top, rest_up, rest_down);
+		fprintf(f,
+			"\n... and %zu more changed stacks: %s+%" PRIu64 " B%s, %s-%" PRIu64
+			" B%s\n",
+			n - top, color ? SGR_GROW : "", rest_up, color ? SGR_RESET : "",
+			color ? SGR_SHRINK : "", rest_down, color ? SGR_RESET : "");
 	if (!n)
 		fputs("\nno stack changed\n", f);
 	if (fflush(f) || ferror(f))

@@ -553,9 +553,11 @@ const char *flame__label(const struct flame_node *n, char *buf, size_t len)
 	switch (n->type) {
 	case FLAME_ROOT:
 		return "all";
-	case FLAME_PROCESS:
-		snprintf(buf, len, "%s [%" PRIu32 "]",
-			 n->proc && n->proc->comm ? n->proc->comm : "?", n->pid);
+	case FLAME_PROCESS: /* "comm [pid]", or "[pid]" when the comm is unknown */
+		if (n->proc && n->proc->comm && n->proc->comm[0])
+			snprintf(buf, len, "%s [%" PRIu32 "]", n->proc->comm, n->pid);
+		else
+			snprintf(buf, len, "[%" PRIu32 "]", n->pid);
 		return buf;
 	case FLAME_TRUNCATED:
 		return "[truncated]";

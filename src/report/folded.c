@@ -9,7 +9,8 @@
  * WEIGHT is outstanding_bytes (default) or outstanding_allocs (--weight
  * count), summed over the report rows that fold to the same line (the same
  * stack in several processes, or two stacks whose names are equal); rows of
- * weight 0 are left out. --per-pid puts "comm [pid]" at the root; a stack
+ * weight 0 are left out. --per-pid puts "comm [pid]" ("[pid]" when the comm
+ * is unknown) at the root; a stack
  * cut short gets "[truncated]" above its outermost frame, and one without
  * frames (--no-stacks) is "[no stack]". Lines come largest first.
  *
@@ -183,8 +184,11 @@ void folded__add_process(struct sbuf *b, const struct report *r, uint32_t pid, b
 {
 	const struct report_process *p = find_process(r, pid);
 
-	folded__add_safe(b, p && p->comm ? p->comm : "?", fold);
-	sbuf_str(b, " [");
+	if (p && p->comm && p->comm[0]) { /* else "[pid]": the comm is unknown */
+		folded__add_safe(b, p->comm, fold);
+		sbuf_str(b, " ");
+	}
+	sbuf_str(b, "[");
 	sbuf_u64(b, pid);
 	sbuf_str(b, "]");
 }

@@ -8,10 +8,13 @@ import copy
 import gzip
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import struct
 import subprocess
+import time
 
 from drip_e2e import (DRIP, ROOT, Report, Skip, Truth, check, drip, drip_trace, expect_eq,
                       expect_error, fail, fnames, target, tmpfile)
@@ -99,6 +102,23 @@ def test_report_reexports_folded():
     if bad:
         fail(f"expected every --per-pid line to start with '{want}', drip wrote {bad[:3]}")
     expect_eq(sum(r[1] for r in rows), report.totals["outstanding_bytes"], "--per-pid total")
+    # a process whose comm is unknown (null): its root frame is "[pid]", in folded and svg
+    pid = report.report_pid(tp["pid"])
+    edited = copy.deepcopy(report.data)
+    for p in edited["processes"]:
+        if p["pid"] == pid:
+            p["comm"] = None
+    unknown = tmpfile("unknown-comm.json")
+    with open(unknown, "w") as f:
+        json.dump(edited, f)
+    _, out, _ = report_cmd(unknown, "-f", "folded", "--per-pid")
+    bad = [r for r in parse_folded(out) if r[0][0] != f"[{pid}]"]
+    if bad:
+        fail(f"comm null: expected every --per-pid line to start with '[{pid}]', drip wrote "
+             f"{bad[:3]}")
+    _, svg, _ = report_cmd(unknown, "-f", "svg", "--per-pid")
+    if f">[{pid}]" not in svg and f"\"[{pid}]" not in svg or f" [{pid}]" in svg:
+        fail(f"comm null: expected the svg's process frame to read '[{pid}]' alone")
     # -o with the extension picks the format
     out_path = tmpfile("x.folded")
     report_cmd(path, "-o", out_path)
@@ -473,8 +493,7 @@ def test_trace_writes_folded_and_pprof_directly():
               "folded total minus the target's own bytes (libc and loader), vs the JSON run")
     check(problems)
     pb = tmpfile("trace.pprof")
-    rc, _, err = drip("trace", "-f", "pprof", "-o", pb, "--weight", "count", "--per-pid",
-                      "--", target("allocators"))
+    rc, _, err = drip("trace", "-f", "pprof", "-o", pb, "--", target("allocators"))
     if rc != 0:
         fail(f"drip trace -f pprof exited {rc}: {err}")
     with open(pb, "rb") as f:
@@ -482,6 +501,61 @@ def test_trace_writes_folded_and_pprof_directly():
     expect_eq(head, b"\x1f\x8b", "gzip magic of the pprof file")
     rc, _, err = drip("trace", "--weight", "kg", "--", "/bin/true")
     expect_error(rc, err, (1,), "drip trace --weight kg")
+
+
+def test_options_for_other_formats_are_refused():
+    """--top (text), --weight and --per-pid (folded, svg, html; --weight also for a text
+    diff): given with a format that does not use them, `drip report` and `drip trace` stop
+    with a usage error naming the option and the format, before loading or tracing anything
+    and without writing; with a format that uses them they work."""
+    path = tmpfile("r.json")
+    rc, _, err = drip("trace", "-f", "json", "-o", path, "--", target("allocators"))
+    if rc != 0:
+        fail(f"drip trace -f json exited {rc}: {err}")
+    refused = [  # (arguments, option, format)
+        (("-f", "pprof", "--weight", "count"), "--weight", "pprof"),
+        (("-f", "pprof", "--per-pid"), "--per-pid", "pprof"),
+        (("-f", "json", "--weight", "count"), "--weight", "json"),
+        (("-f", "json", "--per-pid"), "--per-pid", "json"),
+        (("-f", "json", "--top", "3"), "--top", "json"),
+        (("-f", "text", "--weight", "count"), "--weight", "text"),
+        (("-f", "text", "--per-pid"), "--per-pid", "text"),
+        (("-f", "svg", "--top", "3"), "--top", "svg"),
+        (("-f", "folded", "--top", "3"), "--top", "folded"),
+        (("--diff", path, "-f", "text", "--per-pid"), "--per-pid", "text"),
+        (("--diff", path, "-f", "html", "--top", "5"), "--top", "html"),
+    ]
+    problems = []
+    for args, opt, fmt in refused:
+        out = tmpfile("refused.out")
+        rc, _, err = drip("report", *args, path, "-o", out)
+        expect_error(rc, err, (1,), f"drip report {' '.join(args)}")
+        if f"{opt} does not apply to format '{fmt}'" not in err:
+            problems.append(f"drip report {' '.join(args)}: expected the error to name {opt} "
+                            f"and '{fmt}', drip wrote {err.strip()!r}")
+        if os.path.exists(out):
+            problems.append(f"drip report {' '.join(args)}: wrote {out} anyway")
+    # the same options where they apply: accepted, and they change the output
+    _, plain, _ = report_cmd(path, "-f", "folded")
+    _, counted, _ = report_cmd(path, "-f", "folded", "--weight", "count", "--per-pid")
+    report = Report(path)
+    expect_eq(sum(r[1] for r in parse_folded(counted)), report.totals["outstanding_allocs"],
+              "folded --weight count total vs totals.outstanding_allocs")
+    if plain == counted:
+        problems.append("folded with --weight count --per-pid is the same as without")
+    report_cmd("--diff", path, path, "-f", "text", "--weight", "count", "--top", "2")
+    # drip trace: refused before the command runs
+    marker = tmpfile("ran")
+    pb = tmpfile("t.pb.gz")
+    rc, _, err = drip("trace", "-f", "pprof", "-o", pb, "--per-pid", "--", "/bin/sh", "-c",
+                      f"echo > {marker}")
+    expect_error(rc, err, (1,), "drip trace -f pprof --per-pid")
+    if "--per-pid does not apply to format 'pprof'" not in err:
+        problems.append(f"drip trace -f pprof --per-pid: expected the error to name the option "
+                        f"and the format, drip wrote {err.strip()!r}")
+    if os.path.exists(marker) or os.path.exists(pb):
+        problems.append("drip trace -f pprof --per-pid: the command ran or the file was written")
+    check(problems)
 
 
 def diff_blocks(text):
@@ -525,6 +599,59 @@ def test_diff_of_two_runs():
     check(problems)
 
 
+def resum(data):
+    """totals and each process's outstanding_* as drip writes them: the sums of the stacks"""
+    for k in ("outstanding_bytes", "outstanding_allocs"):
+        data["totals"][k] = sum(s[k] for s in data["stacks"])
+        for p in data["processes"]:
+            p[k] = sum(s[k] for s in data["stacks"] if s["pid"] == p["pid"])
+
+
+def test_inconsistent_totals_are_refused():
+    """drip's JSON lists every stack: totals and each process are sums of stacks[]. A report
+    edited so they differ is refused (exit 4) with both figures named, in every format, instead
+    of an svg whose subtitle contradicts its frames; edited consistently, it loads."""
+    report, tp, path = traced()
+    data = report.data
+    stacks_bytes = sum(s["outstanding_bytes"] for s in data["stacks"])
+    expect_eq(data["totals"]["outstanding_bytes"], stacks_bytes, "drip's own totals vs stacks")
+    pid = report.report_pid(tp["pid"])
+    pid_allocs = sum(s["outstanding_allocs"] for s in data["stacks"] if s["pid"] == pid)
+    cases = []
+    bad = copy.deepcopy(data)
+    bad["totals"]["outstanding_bytes"] = 1
+    cases.append((bad, f"totals.outstanding_bytes: 1, but stacks[].outstanding_bytes add up "
+                       f"to {stacks_bytes}"))
+    bad = copy.deepcopy(data)
+    proc = next(i for i, p in enumerate(bad["processes"]) if p["pid"] == pid)
+    bad["processes"][proc]["outstanding_allocs"] += 5
+    cases.append((bad, f"processes[{proc}].outstanding_allocs: {pid_allocs + 5} for pid {pid}, "
+                       f"but its stacks[] add up to {pid_allocs}"))
+    problems = []
+    for i, (bad, msg) in enumerate(cases):
+        p = tmpfile(f"inconsistent{i}.json")
+        with open(p, "w") as f:
+            json.dump(bad, f)
+        for fmt in ("svg", "text"):
+            out = tmpfile(f"inconsistent{i}.{fmt}")
+            rc, _, err = drip("report", p, "-f", fmt, "-o", out)
+            expect_error(rc, err, (4,), f"drip report (inconsistent {i}) -f {fmt}")
+            if msg not in err:
+                problems.append(f"case {i} -f {fmt}: expected {msg!r}, drip wrote {err.strip()!r}")
+            if os.path.exists(out):
+                problems.append(f"case {i} -f {fmt}: wrote {out} anyway")
+    ok = copy.deepcopy(data)  # the same edit, with the sums kept: loads
+    ok["stacks"][0]["outstanding_bytes"] += 4096
+    resum(ok)
+    p = tmpfile("consistent.json")
+    with open(p, "w") as f:
+        json.dump(ok, f)
+    _, svg, _ = report_cmd(p, "-f", "svg")
+    if not svg or "<svg" not in svg:
+        problems.append("a consistently edited report did not export")
+    check(problems)
+
+
 def test_diff_of_edited_report():
     """A report edited by hand: one stack grows by 1000 B, one vanishes, one is new; the text
     diff shows exactly that, and nothing else changed."""
@@ -547,7 +674,9 @@ def test_diff_of_edited_report():
     added["frames"][0]["function"] = "brand_new"
     added["outstanding_bytes"], added["outstanding_allocs"] = 777, 7
     new["stacks"].append(added)
-    new["totals"]["outstanding_bytes"] += 1000 + 777 - by["leak_calloc"]["outstanding_bytes"]
+    resum(new)
+    expect_eq(new["totals"]["outstanding_bytes"] - data["totals"]["outstanding_bytes"],
+              1000 + 777 - by["leak_calloc"]["outstanding_bytes"], "the edit's change of total")
     new_path = tmpfile("edited.json")
     with open(new_path, "w") as f:
         json.dump(new, f)
@@ -560,6 +689,86 @@ def test_diff_of_edited_report():
         fail(f"expected exactly {want}, drip's diff showed {blocks}:\n{out}")
     if "stacks: 1 grew, 0 shrank, 1 new, 1 gone," not in out:
         fail(f"expected the stack counts line, drip wrote:\n{out[:600]}")
+
+
+def run_at_terminal(argv, env=None, timeout=30):
+    """argv run with a pty as its stdout (and controlling terminal): (exit status, output)"""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, env or os.environ)
+    out, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        try:
+            data = os.read(fd, 65536) if r else b""
+        except OSError:  # EIO: the child closed the terminal
+            data = None
+        if data:
+            out += data
+        elif data is None or os.waitpid(pid, os.WNOHANG)[0]:
+            break
+    os.close(fd)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = 0
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_diff_colours():
+    """drip report --diff, text: growth red and shrink green (ANSI) on a terminal or with
+    --color[=always]; plain into a file, with --color=never, NO_COLOR or TERM=dumb. The
+    coloured figures are the edit's exact changes."""
+    report, tp, path = traced()
+    data = report.data
+    held = sorted((s for s in data["stacks"] if s["outstanding_bytes"] >= 1000),
+                  key=lambda s: s["stack_id"])
+    if len(held) < 3:
+        fail(f"expected 3 stacks holding >= 1000 B, drip reported {len(held)}")
+    new = copy.deepcopy(data)
+    by = {s["stack_id"]: s for s in new["stacks"]}
+    grow, shrink, gone = (by[s["stack_id"]] for s in held[:3])
+    grow["outstanding_bytes"] += 5000
+    shrink["outstanding_bytes"] -= 100
+    new["stacks"].remove(gone)
+    new["merged"] = [m for m in new["merged"] if m["stack_id"] != gone["stack_id"]]
+    resum(new)
+    new_path = tmpfile("colour-new.json")
+    with open(new_path, "w") as f:
+        json.dump(new, f)
+    red, green, reset = "\x1b[31m", "\x1b[32m", "\x1b[0m"
+    total = new["totals"]["outstanding_bytes"] - data["totals"]["outstanding_bytes"]
+    want = [f"{red if total > 0 else green}{total:+d} B",
+            f"{red}+5000 B (+4.9 KiB){reset}, {red}grew{reset}",
+            f"{green}-100 B{reset}, {green}shrank{reset}",
+            f"{green}-{gone['outstanding_bytes']} B",
+            f"{green}gone{reset}"]
+    problems = []
+    args = ("--diff", path, new_path, "--top", "1000")
+    for how in (("--color",), ("--color=always",)):
+        _, out, _ = report_cmd(*args, *how)
+        problems += [f"{how[0]}: expected {w!r} in the diff" for w in want if w not in out]
+    _, out, _ = report_cmd(*args)
+    if "\x1b" in out:
+        problems.append("into a file: expected no escape sequences, drip wrote some")
+    env = dict(os.environ, TERM="xterm")
+    env.pop("NO_COLOR", None)
+    rc, out = run_at_terminal([DRIP, "report", *args], env)
+    expect_eq(rc, 0, "drip report --diff at a terminal: exit status")
+    problems += [f"at a terminal: expected {w!r} in the diff" for w in want if w not in out]
+    for what, extra, e in (("--color=never", ["--color=never"], env),
+                           ("NO_COLOR=1", [], dict(env, NO_COLOR="1")),
+                           ("TERM=dumb", [], dict(env, TERM="dumb"))):
+        rc, out = run_at_terminal([DRIP, "report", *args, *extra], e)
+        expect_eq(rc, 0, f"drip report --diff at a terminal, {what}: exit status")
+        if "\x1b" in out or "+5000 B" not in out:
+            problems.append(f"at a terminal with {what}: expected the diff without colours, "
+                            f"drip wrote {out[:300]!r}")
+    for bad in (("--diff", path, new_path, "-f", "folded", "--color=always"),
+                (path, "--color=always"), (path, "--diff", new_path, "--color=pink")):
+        rc, _, err = drip("report", *bad, "-o", tmpfile("colour.out"))
+        expect_error(rc, err, (1,), f"drip report {' '.join(bad)}")
+    check(problems)
 
 
 def test_hostile_comm_in_exports():

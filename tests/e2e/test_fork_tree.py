@@ -139,6 +139,18 @@ def test_spawn_pool_merges_workers():
         if rp and (rp.get("inherited_bytes"), rp.get("inherited_allocs")) != (0, 0):
             problems.append(f"pid {tp['pid']}: an exec'ed image inherits nothing, drip "
                             f"reported inherited_bytes {rp.get('inherited_bytes')}")
+    # identity: each image's comm is the kernel's (the workers exec /proc/self/exe: "exe"),
+    # known even for workers gone before drip could read /proc; exe is the binary, never
+    # the process-relative "/proc/self/exe"
+    binary = os.path.realpath(target("spawnpool"))
+    for tp in truth.procs:
+        rp = report.process(tp["pid"]) or {}
+        if rp.get("comm") != tp["comm"]:
+            problems.append(f"pid {tp['pid']}: expected comm {tp['comm']!r} (the kernel's), "
+                            f"drip reported {rp.get('comm')!r}")
+        if rp.get("exe") != binary:
+            problems.append(f"pid {tp['pid']}: expected exe {binary}, drip reported "
+                            f"{rp.get('exe')!r}")
     _check_pool(report, workers, "worker_leak", problems)
     if report.totals.get("inherited_frees") != 0:
         problems.append(f"expected totals.inherited_frees 0, drip reported "

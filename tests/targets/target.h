@@ -22,7 +22,7 @@
  * $DRIP_TRUTH (if set) with a single write(2), so forked workers and exec'ed children can share
  * the file:
  *
- *	{"prog": "pool", "pid": 12, "ppid": 11,
+ *	{"prog": "pool", "pid": 12, "ppid": 11, "comm": "pool",
  *	 "allocs": 2003, "frees": 1001, "unknown_frees": 0,
  *	 "outstanding_bytes": 102400, "outstanding_allocs": 1000, "alloc_bytes": 204900,
  *	 "funcs": {"worker_leak": {"kind": "heap", "allocs": 1000, "frees": 0,
@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -484,6 +485,19 @@ static void t_put_names(struct t_buf *b, const char *key, const char **v, unsign
 	t_put(b, "]");
 }
 
+/* "comm": what the kernel calls this process (PR_GET_NAME), bytes JSON cannot hold as '?' */
+static void t_put_comm(struct t_buf *b)
+{
+	char comm[17] = "";
+
+	if (prctl(PR_GET_NAME, comm))
+		return;
+	for (char *c = comm; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\' || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	t_put(b, ", \"comm\": \"%s\"", comm);
+}
+
 /* Append this process's truth line to $DRIP_TRUTH (one write, O_APPEND) */
 static T_UNUSED void t_done(void)
 {
@@ -507,6 +521,7 @@ static T_UNUSED void t_done(void)
 	}
 	t_put(&b, "{\"prog\": \"%s\", \"pid\": %d, \"ppid\": %d", t_state.prog, (int)getpid(),
 	      (int)getppid());
+	t_put_comm(&b);
 	t_put(&b,
 	      ", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64 ", \"unknown_frees\": %" PRIu64
 	      ", \"outstanding_bytes\": %" PRIu64 ", \"outstanding_allocs\": %" PRIu64

@@ -131,6 +131,21 @@ static void send_proc(struct collector *c, uint32_t type, uint32_t tgid, uint32_
 	assert_int_equal(feed(c, &ev, sizeof(ev)), (int)type);
 }
 
+/* send_proc with the comm the kernel put in the event */
+static void send_proc_comm(struct collector *c, uint32_t type, uint32_t tgid, uint64_t start,
+			   const char *filename, const char *comm)
+{
+	struct drip_ev_proc ev = { .hdr = { .type = type, .tgid = tgid, .ts = start },
+				   .ppid = PPID,
+				   .nspid = tgid,
+				   .start_time = start };
+
+	if (filename)
+		snprintf((char *)ev.filename, sizeof(ev.filename), "%s", filename);
+	memcpy(ev.comm, comm, strnlen(comm, sizeof(ev.comm)));
+	assert_int_equal(feed(c, &ev, sizeof(ev)), (int)type);
+}
+
 static void send_fork(struct collector *c, uint32_t tgid, uint64_t start)
 {
 	send_proc(c, DRIP_EV_FORK, tgid, PPID, start, NULL);
@@ -242,7 +257,7 @@ static void test_alloc_then_free(void **state)
 	assert_int_equal(r->processes[0].ppid, PPID);
 	assert_int_equal(r->processes[0].start_time, 5 * SEC_NS);
 	assert_int_equal(r->processes[0].nspid, 0); /* same as pid */
-	assert_string_equal(r->processes[0].comm, "");
+	assert_null(r->processes[0].comm);	    /* unknown: null, not "" */
 	assert_null(r->processes[0].exe);
 	assert_int_equal(r->processes[0].outstanding_bytes, 0);
 	assert_int_equal(r->processes[0].outstanding_allocs, 0);
@@ -710,6 +725,38 @@ static void test_exec_releases_old_image(void **state)
 	assert_int_equal(r->nr_stacks, 1); /* the old image's site is not listed */
 	assert_row(&r->stacks[0], P1, 300, 1, 1, 0);
 	assert_false(r->stacks[0].exited);
+	collector__report_free(r);
+	collector__free(c);
+}
+
+/*
+ * Gone before drip read /proc (as every synthetic process is): the comm comes
+ * from the kernel's events, an empty one stays unknown; exec of /proc/self/exe
+ * runs the old image's file, and names no file when that is unknown.
+ */
+static void test_identity_of_a_vanished_process(void **state)
+{
+	struct collector *c = collector__new();
+	struct report *r;
+
+	send_proc_comm(c, DRIP_EV_FORK, P1, 1 * SEC_NS, NULL, "");
+	send_proc_comm(c, DRIP_EV_FORK, P2, 2 * SEC_NS, NULL, "pool");
+	send_proc_comm(c, DRIP_EV_FORK, P3, 3 * SEC_NS, NULL, "pool");
+	send_proc_comm(c, DRIP_EV_EXEC, P2, 2 * SEC_NS, "/nonexistent/drip-pool", "drip-pool");
+	send_proc_comm(c, DRIP_EV_EXEC, P2, 2 * SEC_NS, "/proc/self/exe", "exe");
+	send_proc_comm(c, DRIP_EV_EXEC, P3, 3 * SEC_NS, "/proc/self/exe", "exe");
+	r = snap(c);
+	assert_int_equal(r->nr_processes, 3);
+	assert_null(r->processes[0].comm);
+	assert_string_equal(r->processes[1].comm, "exe");
+	assert_string_equal(r->processes[1].exe, "/nonexistent/drip-pool");
+	assert_string_equal(r->processes[2].comm, "exe");
+	assert_null(r->processes[2].exe); /* not "/proc/self/exe" */
+	collector__report_free(r);
+	send_proc_comm(c, DRIP_EV_EXIT, P1, 1 * SEC_NS, NULL, "renamed");
+	r = snap(c);
+	assert_string_equal(r->processes[0].comm, "renamed"); /* learned at exit */
+	assert_true(r->processes[0].exited);
 	collector__report_free(r);
 	collector__free(c);
 }
@@ -1639,6 +1686,7 @@ int main(void)
 		cmocka_unit_test(test_same_stack_in_four_processes_merges),
 		cmocka_unit_test(test_exit_marks_exited_and_keeps_outstanding),
 		cmocka_unit_test(test_exec_releases_old_image),
+		cmocka_unit_test(test_identity_of_a_vanished_process),
 		cmocka_unit_test(test_pid_reuse_keeps_images_apart),
 		cmocka_unit_test(test_fork_of_live_pid_retires_stale_entry),
 		cmocka_unit_test(test_worker_frees_inherited_block),

@@ -155,6 +155,23 @@ static void test_per_pid_roots(void **state)
 	flame__free(fl);
 }
 
+/* the process frame of a comm that is unknown or empty, or of a pid no report lists */
+static void test_process_label_without_comm(void **state)
+{
+	struct report_process p = { .pid = 3661, .comm = NULL };
+	struct flame_node n = { .type = FLAME_PROCESS, .pid = 3661, .proc = &p };
+	char buf[64];
+
+	assert_string_equal(flame__label(&n, buf, sizeof(buf)), "[3661]");
+	p.comm = "";
+	assert_string_equal(flame__label(&n, buf, sizeof(buf)), "[3661]");
+	n.proc = NULL;
+	assert_string_equal(flame__label(&n, buf, sizeof(buf)), "[3661]");
+	p.comm = "srv";
+	n.proc = &p;
+	assert_string_equal(flame__label(&n, buf, sizeof(buf)), "srv [3661]");
+}
+
 static void test_prune_narrow_frames_keeps_their_share(void **state)
 {
 	struct flame_opts o = { .min_share = 0.3 }; /* under 315 B: g_malloc, leak_b */
@@ -453,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_tree_exact_weights),
 		cmocka_unit_test(test_weight_count_lays_out_by_allocs),
 		cmocka_unit_test(test_per_pid_roots),
+		cmocka_unit_test(test_process_label_without_comm),
 		cmocka_unit_test(test_prune_narrow_frames_keeps_their_share),
 		cmocka_unit_test(test_prune_cuts_whole_subtrees_once),
 		cmocka_unit_test(test_diff_carries_old_and_new),

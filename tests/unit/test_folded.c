@@ -73,6 +73,24 @@ static void test_folded_per_pid(void **state)
 				    "server [100];main;[anon] 20\n");
 }
 
+/* a process whose comm is unknown (null) or empty: "[pid]", with no stray space */
+static void test_folded_per_pid_unknown_comm(void **state)
+{
+	struct format_opts o = { .per_pid = true };
+	struct report_process procs[2];
+	struct report r = fixture;
+
+	memcpy(procs, fx_procs, sizeof(procs));
+	procs[0].comm = NULL;
+	procs[1].comm = "";
+	r.processes = procs;
+	check(folded(&r, &o), "[100];" CHAIN " 6553600\n"
+			      "[200];[truncated];leak_small 4096\n"
+			      "[200];" CHAIN " 1024\n"
+			      "[100];[no stack] 30\n"
+			      "[100];main;[anon] 20\n");
+}
+
 static void test_folded_sum_is_the_total(void **state)
 {
 	char *out = folded(&fixture, NULL), *line, *save = NULL, *sp;
@@ -311,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_folded_bytes),
 		cmocka_unit_test(test_folded_count),
 		cmocka_unit_test(test_folded_per_pid),
+		cmocka_unit_test(test_folded_per_pid_unknown_comm),
 		cmocka_unit_test(test_folded_sum_is_the_total),
 		cmocka_unit_test(test_folded_empty_report),
 		cmocka_unit_test(test_folded_hostile_names),

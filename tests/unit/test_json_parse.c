@@ -164,6 +164,103 @@ static void test_string_escapes(void **state)
 	assert_string_equal(toks("\"\xc3\xa9\xf0\x9f\x98\x80\""), "s:\xc3\xa9\xf0\x9f\x98\x80 $");
 }
 
+/* one string value s (len bytes, quotes included): 0, its token and bytes (in str), or the error */
+static int one_string(const char *s, size_t len, struct json_token *t, char str[64], char *why,
+		      size_t n)
+{
+	struct json_parser jp;
+	int err;
+
+	json_parser__init(&jp, s, len, NULL);
+	err = json_parser__next(&jp, t);
+	snprintf(why, n, "%s", json_parser__error(&jp));
+	if (!err && t->len < 64)
+		memcpy(str, t->str, t->len);
+	json_parser__release(&jp);
+	t->str = NULL; /* released */
+	return err;
+}
+
+/* strings are scanned eight bytes at a time: what ends a plain run, at any offset, any tail */
+static void test_string_byte_at_every_offset(void **state)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: an error at the byte */
+		bool nul;
+	} cases[] = {
+		{ "\\\"", "\"", false },
+		{ "\\\\", "\\", false },
+		{ "\\n", "\n", false },
+		{ "\\u0000", "", true },
+		{ "\xc3\xa9", "\xc3\xa9", false },
+		{ "\x7f", "\x7f", false },
+		{ "\x01", NULL, false },
+		{ "\x1f", NULL, false },
+		{ "\xff", NULL, false },
+		{ "\x80", NULL, false },
+		{ "\xc3", NULL, false },
+	};
+	char in[64], want[64], got[64], why[256], col[32];
+	struct json_token t;
+	size_t i, off, tail, n, wn;
+	int err;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (off = 0; off < 20; off++) {
+			for (tail = 0; tail < 10; tail++) {
+				n = strlen(cases[i].in);
+				in[0] = '"';
+				memset(in + 1, 'a', off);
+				memcpy(in + 1 + off, cases[i].in, n);
+				memset(in + 1 + off + n, 'z', tail);
+				in[1 + off + n + tail] = '"';
+				memset(&t, 0, sizeof(t));
+				err = one_string(in, off + n + tail + 2, &t, got, why, sizeof(why));
+				if (!cases[i].out) {
+					snprintf(col, sizeof(col), "line 1 col %zu: ", off + 2);
+					if (err != -EBADMSG || strncmp(why, col, strlen(col)))
+						fail_msg("case %zu at %zu, tail %zu: %d '%s'", i,
+							 off, tail, err, why);
+					continue;
+				}
+				wn = strlen(cases[i].out) + cases[i].nul;
+				memset(want, 'a', off);
+				memcpy(want + off, cases[i].out, wn);
+				memset(want + off + wn, 'z', tail);
+				if (err || t.len != off + wn + tail || memcmp(got, want, t.len) ||
+				    t.nul != cases[i].nul)
+					fail_msg("case %zu at %zu, tail %zu: %d '%s' len %zu", i,
+						 off, tail, err, why, t.len);
+			}
+		}
+	}
+}
+
+/* integers take a short cut to their double: it must be strtod's */
+static void test_integer_doubles_match_strtod(void **state)
+{
+	static const char *const nums[] = { "0",
+					    "9007199254740993",
+					    "9007199254740995",
+					    "18446744073709549568",
+					    "18446744073709550591",
+					    "18446744073709550592",
+					    "18446744073709551615",
+					    "12345678901234567890",
+					    "4611686018427387903" };
+	struct json_parser jp;
+	struct json_token t;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		json_parser__init(&jp, nums[i], strlen(nums[i]), NULL);
+		assert_int_equal(json_parser__next(&jp, &t), 0);
+		assert_true(t.is_u64);
+		if (t.num != strtod(nums[i], NULL))
+			fail_msg("%s: %.17g != %.17g", nums[i], t.num, strtod(nums[i], NULL));
+		json_parser__release(&jp);
+	}
+}
+
 static void test_bad_strings(void **state)
 {
 	assert_string_equal(toks("\"\\ud83d\""),
@@ -380,6 +477,8 @@ int main(void)
 		cmocka_unit_test(test_fractions_and_exponents),
 		cmocka_unit_test(test_bad_numbers),
 		cmocka_unit_test(test_string_escapes),
+		cmocka_unit_test(test_string_byte_at_every_offset),
+		cmocka_unit_test(test_integer_doubles_match_strtod),
 		cmocka_unit_test(test_bad_strings),
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_error_position_counts_lines_and_characters),

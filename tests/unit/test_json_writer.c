@@ -316,6 +316,141 @@ static void test_nesting_indented(void **state)
 					   "]");
 }
 
+/* an inline container: on one line, with ", " and ": " when indenting; its children too */
+static void build_inline(struct json_writer *w)
+{
+	json__obj_start(w);
+	json__key(w, "frames");
+	json__arr_start(w);
+	json__obj_start_inline(w);
+	json__key(w, "kind");
+	json__str(w, "native");
+	json__key(w, "line");
+	json__u64(w, 42);
+	json__key(w, "tags");
+	json__arr_start(w); /* inside an inline container: inline */
+	json__u64(w, 1);
+	json__obj_start(w);
+	json__obj_end(w);
+	json__arr_end(w);
+	json__obj_end(w);
+	json__obj_start_inline(w);
+	json__obj_end(w);
+	json__arr_start_inline(w);
+	json__null(w);
+	json__arr_end(w);
+	json__arr_end(w);
+	json__key(w, "n");
+	json__u64(w, 1);
+	json__obj_end(w);
+}
+
+static void test_inline_containers(void **state)
+{
+	struct mem m;
+	struct json_writer *w = mem_writer(&m, 2);
+
+	build_inline(w);
+	check_output(mem_finish(&m, w, 0),
+		     "{\n"
+		     "  \"frames\": [\n"
+		     "    {\"kind\": \"native\", \"line\": 42, \"tags\": [1, {}]},\n"
+		     "    {},\n"
+		     "    [null]\n"
+		     "  ],\n"
+		     "  \"n\": 1\n"
+		     "}");
+	w = mem_writer(&m, 0); /* compact: nothing changes */
+	build_inline(w);
+	check_output(
+		mem_finish(&m, w, 0),
+		"{\"frames\":[{\"kind\":\"native\",\"line\":42,\"tags\":[1,{}]},{},[null]],\"n\":1}");
+}
+
+/* What json__strn must write for s: the rules of the header, one byte at a time */
+static void ref_escape(const unsigned char *s, size_t n, char *out)
+{
+	size_t i;
+
+	*out++ = '"';
+	for (i = 0; i < n; i++) {
+		if (s[i] == 0xc3 && i + 1 < n && s[i + 1] == 0xa9) { /* the only valid UTF-8 used */
+			*out++ = (char)s[i++];
+			*out++ = (char)s[i];
+		} else if (s[i] == '"' || s[i] == '\\') {
+			out += sprintf(out, "\\%c", s[i]);
+		} else if (s[i] == '\n') {
+			out += sprintf(out, "\\n");
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			out += sprintf(out, "\\u%04x", s[i]);
+		} else if (s[i] >= 0x80) {
+			out += sprintf(out, FFFD);
+		} else {
+			*out++ = (char)s[i];
+		}
+	}
+	strcpy(out, "\"");
+}
+
+/* the writer skips plain bytes eight at a time: a byte to escape at any offset, any tail */
+static void test_escape_at_every_offset(void **state)
+{
+	static const char *const special[] = { "\"",   "\\",   "\n",   "\x01",	   "\x1f",
+					       "\x7f", "\x80", "\xff", "\xc3\xa9", "\xc3" };
+	unsigned char in[64];
+	char expect[512], *out;
+	size_t i, off, tail, n, len;
+
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		for (off = 0; off < 20; off++) {
+			for (tail = 0; tail < 10; tail++) {
+				n = strlen(special[i]);
+				memset(in, 'a', off);
+				memcpy(in + off, special[i], n);
+				memset(in + off + n, 'z', tail);
+				len = off + n + tail;
+				ref_escape(in, len, expect);
+				out = render_str((const char *)in, len);
+				if (strcmp(out, expect))
+					fail_msg("special %zu at %zu, tail %zu: '%s' != '%s'", i,
+						 off, tail, out, expect);
+				free(out);
+			}
+		}
+	}
+}
+
+/* the writer keeps output in its own buffer: many small values and one big one, in order */
+static void test_output_larger_than_the_buffer(void **state)
+{
+	const size_t nr = 30000, big = 200000;
+	char *expect = malloc(nr * 8 + big + 64), *s = malloc(big), *p = expect;
+	struct mem m;
+	struct json_writer *w = mem_writer(&m, 0);
+	size_t i;
+
+	assert_non_null(expect);
+	assert_non_null(s);
+	memset(s, 'q', big);
+	s[big / 2] = '"';
+	json__arr_start(w);
+	*p++ = '[';
+	for (i = 0; i < nr; i++) {
+		json__u64(w, i);
+		p += sprintf(p, "%s%zu", i ? "," : "", i);
+		if (i == nr / 2) {
+			json__strn(w, s, big);
+			p += sprintf(p, ",\"%.*s\\\"%.*s\"", (int)(big / 2), s, (int)(big / 2 - 1),
+				     s + big / 2 + 1);
+		}
+	}
+	json__arr_end(w);
+	strcpy(p, "]");
+	check_output(mem_finish(&m, w, 0), expect);
+	free(expect);
+	free(s);
+}
+
 static void test_deep_indent_is_exact(void **state)
 {
 	struct mem m;
@@ -518,6 +653,9 @@ int main(void)
 		cmocka_unit_test(test_null_string_is_null),
 		cmocka_unit_test(test_nesting_compact),
 		cmocka_unit_test(test_nesting_indented),
+		cmocka_unit_test(test_inline_containers),
+		cmocka_unit_test(test_escape_at_every_offset),
+		cmocka_unit_test(test_output_larger_than_the_buffer),
 		cmocka_unit_test(test_deep_indent_is_exact),
 		cmocka_unit_test(test_key_is_escaped),
 		cmocka_unit_test(test_integers_are_exact),

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -400,6 +402,85 @@ static void test_errors_name_the_place(void **state)
 		   "line 1 col 33: expected ',' or '}', found end of input (truncated?)");
 }
 
+/* a report of these totals, processes and stacks (JSON fragments) */
+static char *sums_doc(uint64_t bytes, uint64_t allocs, const char *procs, const char *stacks)
+{
+	char *s;
+
+	assert_true(asprintf(&s,
+			     "{\"format\":1,\"duration_s\":1.0,\"incomplete\":false,\"totals\":{"
+			     "\"allocs\":0,\"frees\":0,\"outstanding_bytes\":%" PRIu64
+			     ",\"outstanding_allocs\":%" PRIu64 ",\"unknown_frees\":0,"
+			     "\"events_lost\":0,\"unwind_failures\":0},\"processes\":[%s],"
+			     "\"merged\":[],\"stacks\":[%s]}",
+			     bytes, allocs, procs, stacks) > 0);
+	return s;
+}
+
+#define PROC(pid, b, a)                                                                            \
+	"{\"pid\":" #pid ",\"nspid\":null,\"ppid\":1,\"start_time\":0,\"comm\":null,\"exe\":null," \
+	"\"outstanding_bytes\":" #b ",\"outstanding_allocs\":" #a ",\"exited\":false}"
+#define STACK(pid, b, a)                                                                  \
+	"{\"pid\":" #pid ",\"stack_id\":\"00000000000000aa\",\"exited\":false,"           \
+	"\"truncated\":false,\"outstanding_bytes\":" #b ",\"outstanding_allocs\":" #a "," \
+	"\"allocs\":9,\"frees\":0,\"oldest_age_s\":0.0,\"frames\":[]}"
+
+/* loads, or fails with why containing msg at the '{' of the first needle's value */
+static void check_sums(char *json, const char *msg, const char *needle)
+{
+	struct report *r = NULL;
+	char why[256], want[256];
+	int err = report_load__buf(json, strlen(json), &r, why, sizeof(why));
+
+	if (!msg) {
+		if (err)
+			fail_msg("expected it to load: %s", why);
+		report_load__free(r);
+		free(json);
+		return;
+	}
+	assert_int_equal(err, -EBADMSG);
+	assert_null(r);
+	snprintf(want, sizeof(want), "line 1 col %zu: %s",
+		 (size_t)(strstr(json, needle) - json) + strlen(needle) + 1, msg);
+	assert_string_equal(why, want);
+	free(json);
+}
+
+/* totals and processes are the sums of stacks[]: a report where they are not is refused */
+static void test_totals_must_be_the_sums_of_stacks(void **state)
+{
+	/* consistent: a pid reused by two processes sums over both; a stack of a pid with no
+	 * process entry counts in the totals only */
+	check_sums(sums_doc(700, 7, PROC(1, 100, 1) "," PROC(1, 200, 2) "," PROC(2, 0, 0),
+			    STACK(1, 250, 2) "," STACK(1, 50, 1) "," STACK(3, 400, 4)),
+		   NULL, NULL);
+	check_sums(sums_doc(0, 0, "", ""), NULL, NULL);
+	check_sums(sums_doc(1, 1, "", STACK(1, 300, 1)),
+		   "totals.outstanding_bytes: 1, but stacks[].outstanding_bytes add up to 300",
+		   "\"totals\":");
+	check_sums(sums_doc(300, 2, "", STACK(1, 100, 1) "," STACK(2, 200, 3)),
+		   "totals.outstanding_allocs: 2, but stacks[].outstanding_allocs add up to 4",
+		   "\"totals\":");
+	check_sums(sums_doc(300, 2, PROC(7, 1, 1) "," PROC(1, 300, 2), STACK(1, 300, 2)),
+		   "processes[0].outstanding_bytes: 1 for pid 7, but its stacks[] add up to 0",
+		   "\"processes\":[");
+	check_sums(sums_doc(300, 2, PROC(1, 100, 1) "," PROC(1, 200, 2), STACK(1, 300, 2)),
+		   "processes[0].outstanding_allocs: 3 for pid 1 (over its processes[] entries), "
+		   "but its stacks[] add up to 2",
+		   "\"processes\":[");
+	check_sums(
+		sums_doc(5, 2, "", STACK(1, 18446744073709551615, 1) "," STACK(2, 6, 1)),
+		"totals.outstanding_bytes: 5, but stacks[].outstanding_bytes add up to more than "
+		"18446744073709551615",
+		"\"totals\":");
+	check_sums(sums_doc(0, 2, PROC(1, 18446744073709551615, 1) "," PROC(1, 1, 1),
+			    STACK(1, 0, 1) "," STACK(1, 0, 1)),
+		   "processes[0].outstanding_bytes: more than 18446744073709551615 for pid 1 (over "
+		   "its processes[] entries), but its stacks[] add up to 0",
+		   "\"processes\":[");
+}
+
 static void test_every_truncation_fails_cleanly(void **state)
 {
 	size_t len, cut;
@@ -454,6 +535,47 @@ static void test_files(void **state)
 	report_load__free(NULL);
 }
 
+/* a regular file is mapped, a pipe is read: the same report either way, nothing read past the end */
+static void test_mapped_and_piped_files_load_alike(void **state)
+{
+	char path[] = "/tmp/drip-test-load-XXXXXX", why[256], proc[64];
+	struct report *mapped, *piped;
+	size_t len, size;
+	char *json, *j1, *j2;
+	int fd, p[2];
+
+	json = to_json(&fixture, &len);
+	size = (len + 4095) / 4096 * 4096; /* whole pages: a read past the end would fault */
+	json = realloc(json, size);
+	assert_non_null(json);
+	memset(json + len, ' ', size - len);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, json, size), (ssize_t)size);
+	close(fd);
+	assert_int_equal(report_load__file(path, &mapped, why, sizeof(why)), 0);
+	unlink(path);
+
+	assert_true(size < 65536); /* fits the pipe: written before it is read */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], json, size), (ssize_t)size);
+	close(p[1]);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p[0]);
+	assert_int_equal(report_load__file(proc, &piped, why, sizeof(why)), 0);
+	close(p[0]);
+
+	j1 = to_json(mapped, &len);
+	j2 = to_json(piped, &size);
+	assert_int_equal(len, size);
+	assert_memory_equal(j1, j2, len);
+	assert_int_equal(mapped->nr_stacks, 6);
+	report_load__free(mapped);
+	report_load__free(piped);
+	free(j1);
+	free(j2);
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,8 +587,10 @@ int main(void)
 		cmocka_unit_test(test_modules),
 		cmocka_unit_test(test_unknown_keys_are_skipped),
 		cmocka_unit_test(test_errors_name_the_place),
+		cmocka_unit_test(test_totals_must_be_the_sums_of_stacks),
 		cmocka_unit_test(test_every_truncation_fails_cleanly),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_mapped_and_piped_files_load_alike),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
