@@ -450,6 +450,56 @@ static void test_replaced_binary_through_map_files(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * A file loaded through a live process is held: when the process is gone and
+ * the file replaced or deleted by report time, the lines are still those of
+ * the code that ran, and the descriptor is let go once they are read.
+ */
+static void test_held_file_outlives_its_process(void **state)
+{
+	char src[PATH_MAX], bin[PATH_MAX], next[PATH_MAX];
+
+	snprintf(src, sizeof(src), "%s/gone.c", dir);
+	snprintf(bin, sizeof(bin), "%s/gone", dir);
+	snprintf(next, sizeof(next), "%s/gone.next", dir);
+	for (int deleted = 0; deleted < 2; deleted++) {
+		struct symbolizer *s = symbolizer__new();
+		struct symbolizer_stats before, after;
+		struct sym_line l[8];
+		struct sym_info si;
+		struct procmaps *m;
+		uint32_t line;
+		struct child c;
+
+		line = c_program(src, deleted);
+		sh("gcc -g -O2 -fno-optimize-sibling-calls -o '%s' '%s'", bin, src);
+		c = spawn(bin);
+		assert_int_equal(procmaps__read(c.pid, &m), 0);
+		symbolizer__learn_maps(s, c.pid, m);
+		assert_int_equal(symbolizer__resolve(s, c.pid, m, c.addr, &si), 0);
+		procmaps__free(m);
+		reap(&c);
+		if (deleted) {
+			sh("rm '%s'", bin);
+		} else {
+			c_program(src, 9);
+			sh("gcc -g -O2 -fno-optimize-sibling-calls -o '%s' '%s' && mv '%s' '%s'",
+			   next, src, next, bin);
+		}
+		symbolizer__stats(s, &before);
+		assert_true(before.files_held >= 1);
+		assert_int_equal(before.files_not_held, 0);
+		assert_int_equal(symbolizer__source(s, si.module, si.build_id, si.build_id_len,
+						    si.file_offset - 1, l, 8),
+				 1);
+		expect_line(&l[0], "leak", "gone.c", line, false);
+		symbolizer__stats(s, &after);
+		assert_int_equal(after.debug_files, 1);
+		assert_int_equal(after.files_held, before.files_held - 1); /* let go */
+		symbolizer__free(s);
+	}
+}
+
 /* Found through debuginfod (DEBUGINFOD_URLS), served here by python's http.server. */
 static void test_debuginfod(void **state)
 {
@@ -701,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_stripped_binary_debug_places),
 		cmocka_unit_test(test_wrong_debug_file_refused),
 		cmocka_unit_test(test_replaced_binary_through_map_files),
+		cmocka_unit_test(test_held_file_outlives_its_process),
 		cmocka_unit_test(test_debuginfod),
 		cmocka_unit_test(test_dwz_supplementary_file),
 		cmocka_unit_test(test_nothing_known_is_nothing),
