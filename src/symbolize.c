@@ -45,7 +45,8 @@
  * process's root, then in ours), else one from debuginfod.  A separate file is
  * used only when its build-id matches (or, for a binary without one, the
  * debuglink CRC).  srcline.c parses what is found; it keeps the file's bytes,
- * not a descriptor.
+ * not a descriptor.  Code DWARF does not describe, in a binary with no
+ * .symtab, is named from its debug file's .symtab (sized symbols only).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -1267,8 +1268,9 @@ int symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *
 {
 	struct module *m = NULL;
 	const uint8_t *id;
-	uint64_t vaddr;
-	size_t len;
+	const char *name;
+	uint64_t vaddr, delta;
+	size_t len, n;
 
 	if (!s || !out || !max)
 		return 0;
@@ -1288,7 +1290,17 @@ int symbolizer__source(struct symbolizer *s, const char *module, const uint8_t *
 		return 0;
 	if (m->src_state == SRC_NEW)
 		load_debug(s, m);
-	return m->src ? (int)srcline__lookup(m->src, vaddr, out, max) : 0; /* <= 64 */
+	if (!m->src)
+		return 0;
+	n = srcline__lookup(m->src, vaddr, out, max); /* <= 64 */
+	if (n || elf_file__func_at(m->elf, file_offset, &delta))
+		return (int)n;
+	/* code DWARF does not describe, in a binary stripped of its .symtab: the debug file's */
+	name = srcline__symbol(m->src, vaddr, &delta);
+	if (!name)
+		return 0;
+	out[0] = (struct sym_line){ .function = symbolizer__demangle(s, name) };
+	return 1;
 }
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)

@@ -78,7 +78,10 @@ struct sym_line {
  * DEBUGINFOD_URLS is set and libdebuginfod.so.1 loads (bounded in time; its
  * own cache).  A separate file counts only if its build-id (or, without one,
  * the debuglink CRC) matches.  Fills up to max entries innermost first; the
- * last is the function itself (inlined == false).  Returns the count; 0 when
+ * last is the function itself (inlined == false).  Code DWARF does not
+ * describe, which the module's own symbols do not name either (a stripped
+ * binary's _start), gets one entry named from the debug file's .symtab
+ * (sized symbols only), file NULL and line 0.  Returns the count; 0 when
  * nothing is known (callers keep the ELF-symbol name).  Callers asking for a
  * return address pass file_offset - 1 (the call).  Strings live until
  * symbolizer__free.  Results are cached per (build-id, address).

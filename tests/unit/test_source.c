@@ -500,6 +500,105 @@ static void test_held_file_outlives_its_process(void **state)
 	}
 }
 
+/* nodw_alloc has no DWARF (its own unit, built without -g); bare_label has no size. */
+static const char nodw_src[] =
+	"#include <stddef.h>\n"
+	"void *grab(size_t n);\n"
+	"__attribute__((noinline)) void *nodw_alloc(size_t n)\n"
+	"{\n"
+	"\tvoid *p = grab(n);\n"
+	"\t__asm__ volatile(\"\" ::: \"memory\");\n"
+	"\treturn p;\n"
+	"}\n"
+	"__asm__(\".text\\n.globl bare_label\\n.type bare_label, @function\\n"
+	"bare_label:\\n\\tret\\n\");\n";
+static const char nodw_main[] = "#include <stdio.h>\n"
+				"#include <stdlib.h>\n"
+				"#include <unistd.h>\n"
+				"static void *where;\n"
+				"void *nodw_alloc(size_t n);\n"
+				"__attribute__((noinline)) void *grab(size_t n)\n"
+				"{\n"
+				"\twhere = __builtin_return_address(0);\n"
+				"\treturn malloc(n);\n"
+				"}\n"
+				"int main(void)\n"
+				"{\n"
+				"\tchar b;\n"
+				"\tvoid *p = nodw_alloc(64);\n"
+				"\tprintf(\"%p\\n\", where);\n"
+				"\tfflush(stdout);\n"
+				"\treturn read(0, &b, 1) < 0 || !p;\n"
+				"}\n";
+
+static uint64_t symbol_value(const char *file, const char *name)
+{
+	char cmd[2 * PATH_MAX], out[64] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nm '%s' | awk '$3 == \"%s\" { print $1 }'", file, name);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	return strtoull(out, NULL, 16);
+}
+
+/*
+ * A binary stripped of its .symtab, its debug file under the build-id: code
+ * DWARF does not describe is named from the debug file's .symtab, by sized
+ * symbols only, and has no line.
+ */
+static void test_debug_file_symtab_names_code_without_dwarf(void **state)
+{
+	char src[PATH_MAX], root[PATH_MAX], bin[PATH_MAX], dbg[2 * PATH_MAX], hex[256];
+	struct symbolizer *s = symbolizer__new();
+	struct srcline *d;
+	struct sym_line l[8];
+	struct sym_info si;
+	struct child c;
+	uint64_t at, delta = 0;
+	int fd;
+
+	snprintf(src, sizeof(src), "%s/nodw.c", dir);
+	write_file(src, nodw_src);
+	snprintf(src, sizeof(src), "%s/nodw_main.c", dir);
+	write_file(src, nodw_main);
+	snprintf(root, sizeof(root), "%s/nodwroot", dir);
+	snprintf(bin, sizeof(bin), "%s/nodw", dir);
+	sh("cd '%s' && gcc -O2 -fno-optimize-sibling-calls -c nodw.c && "
+	   "gcc -g -O2 -fno-optimize-sibling-calls -o nodw nodw_main.c nodw.o && "
+	   "objcopy --only-keep-debug nodw nodw.debug && strip --strip-all nodw",
+	   dir);
+	build_id_hex(bin, hex, sizeof(hex));
+	snprintf(dbg, sizeof(dbg), "%s/.build-id/%.2s/%s.debug", root, hex, hex + 2);
+	sh("mkdir -p '%s/.build-id/%.2s' && cp '%s/nodw.debug' '%s'", root, hex, dir, dbg);
+	assert_int_equal(symbolizer__set_debug_root(s, root), 0);
+	c = spawn(bin);
+	assert_int_equal(source_of(s, &c, &si, l, 8), 1);
+	assert_null(si.function); /* the stripped binary names nothing */
+	assert_string_equal(l[0].function, "nodw_alloc");
+	assert_null(l[0].file);
+	assert_int_equal(l[0].line, 0);
+	assert_false(l[0].inlined);
+	reap(&c);
+	symbolizer__free(s);
+
+	/* unsized: covers nothing, not even its own address */
+	fd = open(dbg, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(srcline__open_fd(fd, &d), 0);
+	close(fd);
+	at = symbol_value(dbg, "nodw_alloc");
+	assert_string_equal(srcline__symbol(d, at + 3, &delta), "nodw_alloc");
+	assert_int_equal(delta, 3);
+	assert_null(srcline__symbol(d, symbol_value(dbg, "bare_label"), &delta));
+	assert_null(srcline__symbol(d, 0, &delta));
+	assert_null(srcline__symbol(d, UINT64_MAX, &delta));
+	srcline__close(d);
+	assert_null(srcline__symbol(NULL, at, &delta));
+}
+
 /* Found through debuginfod (DEBUGINFOD_URLS), served here by python's http.server. */
 static void test_debuginfod(void **state)
 {
@@ -752,6 +851,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_debug_file_refused),
 		cmocka_unit_test(test_replaced_binary_through_map_files),
 		cmocka_unit_test(test_held_file_outlives_its_process),
+		cmocka_unit_test(test_debug_file_symtab_names_code_without_dwarf),
 		cmocka_unit_test(test_debuginfod),
 		cmocka_unit_test(test_dwz_supplementary_file),
 		cmocka_unit_test(test_nothing_known_is_nothing),
