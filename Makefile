@@ -60,7 +60,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard include/drip/*.h) $(SKELS) | $(BUILD)/obj
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/targets:
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/targets $(BUILD)/bench:
 	mkdir -p $@
 
 # Unit tests (cmocka): pure C, no root needed
@@ -121,7 +121,13 @@ check: lint drip unit e2e fuzz-smoke
 demo: drip targets
 	./drip trace -- $(BUILD)/targets/demo_trainer
 
-bench: drip targets
+# Benchmarks of drip's own code, linked like the unit tests (bench/run.sh runs them)
+BENCH_BINS := $(BUILD)/bench/symbolize_bench
+$(BUILD)/bench/symbolize_bench: bench/symbolize_bench.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.o \
+		| $(BUILD)/bench
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: drip targets $(BENCH_BINS)
 	bench/run.sh
 
 vmlinux:
