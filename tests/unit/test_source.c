@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -500,6 +501,54 @@ static void test_held_file_outlives_its_process(void **state)
 	}
 }
 
+/*
+ * Held files are capped by RLIMIT_NOFILE (a quarter of it): past the cap a
+ * file is not held, and counted; reading the DWARF of a build-id lets go of
+ * every copy's.
+ */
+static void test_held_files_capped_and_let_go(void **state)
+{
+	char bin[PATH_MAX], copy[PATH_MAX + 16];
+	struct rlimit saved, low;
+	struct symbolizer_stats st;
+	struct symbolizer *s;
+	struct sym_info si;
+	struct sym_line l[8];
+	struct child c;
+	struct procmaps *m;
+	int copies = 0;
+
+	snprintf(bin, sizeof(bin), "%s/cache", dir);
+	if (access(bin, X_OK))
+		test_cpp_template_and_inlined_new(state);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = 64; /* a cap of 16 */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	s = symbolizer__new();
+	c = spawn(bin);
+	assert_int_equal(procmaps__read(c.pid, &m), 0);
+	assert_int_equal(symbolizer__resolve(s, c.pid, m, c.addr, &si), 0);
+	procmaps__free(m);
+	for (int i = 0; i < 24; i++) {
+		snprintf(copy, sizeof(copy), "%s-%d", bin, i);
+		sh("cp '%s' '%s'", bin, copy);
+		copies += !symbolizer__learn_file(s, copy);
+	}
+	assert_int_equal(copies, 24);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files_held, 16);
+	assert_int_equal(st.files_not_held, 25 - 16);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(symbolizer__source(s, si.module, si.build_id, si.build_id_len,
+					    si.file_offset - 1, l, 8),
+			 2);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files_held, 0); /* one build-id: every copy let go */
+	reap(&c);
+	symbolizer__free(s);
+}
+
 /* nodw_alloc has no DWARF (its own unit, built without -g); bare_label has no size. */
 static const char nodw_src[] =
 	"#include <stddef.h>\n"
@@ -851,6 +900,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_debug_file_refused),
 		cmocka_unit_test(test_replaced_binary_through_map_files),
 		cmocka_unit_test(test_held_file_outlives_its_process),
+		cmocka_unit_test(test_held_files_capped_and_let_go),
 		cmocka_unit_test(test_debug_file_symtab_names_code_without_dwarf),
 		cmocka_unit_test(test_debuginfod),
 		cmocka_unit_test(test_dwz_supplementary_file),
