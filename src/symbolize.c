@@ -30,8 +30,9 @@
  *  - when the process's mount namespace or root is not ours, and the file
  *    has no DWARF of its own, the separate debug files it sees where we would
  *    look (.gnu_debuglink's places, <debug root>/.build-id/), and the dwz
- *    files those name: found (section headers and three small sections read)
- *    but not parsed.  In our own view the same paths will lead to them.
+ *    files those name, unless the same path in our view is the same file:
+ *    found (section headers and three small sections read) but not parsed.
+ *    In our own view the same paths will lead to them.
  * At most MAX_HELD descriptors (and a quarter of RLIMIT_NOFILE) are held;
  * past that, modules are opened again at report time as below, which needs
  * their process alive (the first refusal is said with -v; stats count them).
@@ -994,7 +995,7 @@ static int peek(int fd, struct peek *pk)
 static int hold_file(struct symbolizer *s, struct module *m, int pid, const char *path, bool alt,
 		     struct peek *pk)
 {
-	struct stat st;
+	struct stat st, ours;
 	int fd;
 
 	if (m->nr_pins >= MAX_PINS)
@@ -1002,6 +1003,10 @@ static int hold_file(struct symbolizer *s, struct module *m, int pid, const char
 	fd = open_in(pid, path, &st);
 	if (fd < 0)
 		return fd;
+	if (!stat(path, &ours) && ours.st_dev == st.st_dev && ours.st_ino == st.st_ino) {
+		close(fd); /* our path leads to it too (a mount namespace copied from ours) */
+		return -EEXIST;
+	}
 	for (size_t i = 0; i < m->nr_pins; i++) {
 		if (m->pins[i].dev == st.st_dev && m->pins[i].ino == st.st_ino) {
 			close(fd); /* the same file by another name (.build-id links) */
@@ -1083,8 +1088,11 @@ static struct srcline *from_held(struct module *const *copies, size_t nr, bool a
 			if (copies[k]->pins[i].alt != alt)
 				continue;
 			f = parse_fd(copies[k]->pins[i].fd);
-			if (debug_ok(f, id, len, crc))
+			if (debug_ok(f, id, len, crc)) {
+				pr_debug("symbolize: %s from a file held for '%s'",
+					 alt ? "dwz file" : "DWARF", copies[k]->path);
 				return f;
+			}
 			srcline__close(f);
 		}
 	}
