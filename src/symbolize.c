@@ -86,7 +86,7 @@
 #define DFD_ALL_NS  (30ull * 1000000000) /* all of them, per symbolizer */
 #define MAX_HELD    4096 /* descriptors all modules hold (at most a quarter of RLIMIT_NOFILE) */
 #define MAX_PINS    8	 /* debug files one module holds */
-#define PEEK_SECTS  4096 /* sections peek() looks through */
+#define PEEK_SECTS  (1u << 16) /* sections of a file peek() looks through */
 #define PEEK_STRTAB (1u << 20) /* ...and the most section-name bytes it reads */
 
 enum module_state { MOD_NEW, MOD_LOADED, MOD_FAILED, MOD_PSEUDO };
@@ -956,6 +956,28 @@ static void peek_section(struct peek *pk, Elf_Scn *scn, const GElf_Shdr *sh, con
 }
 
 /*
+ * A 64-bit ELF file with at most PEEK_SECTS sections?  libelf sets up every
+ * section the header claims when it begins, so forged counts stop here.
+ */
+static bool few_sections(int fd)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh0;
+	uint64_t n;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return false;
+	n = eh.e_shnum;
+	if (!n && eh.e_shoff) { /* extended numbering: the count is section 0's size */
+		if (pread(fd, &sh0, sizeof(sh0), (off_t)eh.e_shoff) != sizeof(sh0))
+			return false;
+		n = sh0.sh_size;
+	}
+	return n <= PEEK_SECTS;
+}
+
+/*
  * Read the section headers of the ELF file fd, and three small sections at
  * most, with pread (libelf's ELF_C_READ): nothing of the file's size is read.
  */
@@ -967,6 +989,8 @@ static int peek(int fd, struct peek *pk)
 	Elf *e;
 
 	memset(pk, 0, sizeof(*pk));
+	if (!few_sections(fd))
+		return -ENOEXEC;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOSYS;
 	e = elf_begin(fd, ELF_C_READ, NULL);
