@@ -121,8 +121,8 @@ check: lint drip unit e2e fuzz-smoke
 demo: drip targets
 	./drip trace -- $(BUILD)/targets/demo_trainer
 
-# Export benchmarks (bench/run.sh runs them): drip's own writers and loader, linked as ./drip is
-BENCH_BINS := $(BUILD)/bench/export_bench $(BUILD)/bench/flame_bench
+# Benchmarks of drip's own code (bench/run.sh runs them): linked as ./drip is
+BENCH_BINS := $(BUILD)/bench/export_bench $(BUILD)/bench/flame_bench $(BUILD)/bench/symbolize_bench
 $(BUILD)/bench/%_bench: bench/%_bench.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.o | $(BUILD)/bench
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
 

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # make bench: build the bench's own programs, install the tools drip is compared with, then
-# run bench/bench.py (it prints the table; see its docstring for the method), bench/depth.sh,
-# bench/python.sh, and the export benchmarks (bench/export_bench.c, bench/flame_bench.c:
-# time and size of each format's writer, the JSON loader and `drip report` per format).
+# run bench/bench.py (it prints the table; see its docstring for the method), the symbolizer's
+# benchmark (bench/symbolize_bench.c), bench/depth.sh, bench/python.sh, and the export
+# benchmarks (bench/export_bench.c, bench/flame_bench.c: time and size of each format's
+# writer, the JSON loader and `drip report` per format).
 # Installing happens here only, never in `make check`. Knobs: BENCH_ROUNDS=N, BENCH_QUICK=1,
 # BENCH_NO_INSTALL=1 (skip what is missing instead of installing it), BENCH_EXPORT_ONLY=1
 # (only the export benchmarks; they need no root).
@@ -83,6 +84,14 @@ fi
 PY=/usr/bin/python3
 [ -x $PY ] || PY=python3
 $PY bench/bench.py || exit 1
+
+# Symbolization: 10k unique stacks of depth 20 (names, then lines from DWARF), cold and warm
+printf '\nsymbolization (bench/symbolize_bench.c, built by make bench)\n'
+if [ -x $B/symbolize_bench ]; then
+	$B/symbolize_bench 10000 20
+else
+	echo "bench: $B/symbolize_bench is not built (make bench builds it): skipped" >&2
+fi
 bench/depth.sh
 bench/python.sh
 export_bench

@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Source-line benchmark for symbolizer__source (not a test: timing never
- * decides pass or fail).  10k unique stacks of depth 20 by default, their
- * frames at random return-address-like points inside random functions of this
- * program (built -O2 -g) and of libc (whose DWARF is found only when its debug
- * file is installed, e.g. libc6-dbg).  Nearly every frame is a distinct
- * address: the worst case for the cache.  Prints the time of a cold pass (a
- * new symbolizer: the DWARF is found and read, each address resolved) and of
- * a warm one (the same frames again: the per-build-id cache), frames per
- * second, how many had lines, and memory: the debug files held and the RSS
+ * Symbolization benchmark (not a test: timing never decides pass or fail).
+ * 10k unique stacks of depth 20 by default, their frames at random
+ * return-address-like points inside random functions of this program (built
+ * -O2 -g) and of libc (whose DWARF is found only when its debug file is
+ * installed, e.g. libc6-dbg).  Nearly every frame is a distinct address: the
+ * worst case for the cache.  Each frame is symbolized as a report does it:
+ * the ELF name by (build-id, file offset), then file, line and inlined calls
+ * from DWARF.  Prints the time of a cold pass (a new symbolizer: the files
+ * are opened, the DWARF is found and read, each address resolved) and of a
+ * warm one (the same frames again: the per-build-id cache), frames per
+ * second, how many had lines, and memory: the debug files read and the RSS
  * growth of the cold pass.
  *
- *   gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -o build/symbolize_bench \
- *	bench/symbolize_bench.c src/symbolize.c src/srcline.c src/demangle.c src/elf.c \
- *	src/procmaps.c src/u64map.c src/log.c -ldw -lelf -lz -liberty \
- *	&& build/symbolize_bench [stacks [depth]]
+ * `make bench` builds it (build/bench/symbolize_bench) and runs it.
+ *   usage: symbolize_bench [stacks [depth]]
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -115,16 +115,21 @@ static int add_module(int idx, const char *path)
 
 /* Symbolize every frame as the collector does; returns how many had lines. */
 static size_t pass(struct symbolizer *s, const uint32_t *fn_of, const uint64_t *off_of, size_t n,
-		   size_t *entries)
+		   size_t *entries, size_t *named)
 {
 	struct sym_line l[32];
+	struct sym_info si;
 	size_t with = 0;
 
-	*entries = 0;
+	*entries = *named = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct module *m = &mods[fns[fn_of[i]].module];
-		size_t k = symbolizer__source(s, m->path, m->id, m->id_len, off_of[i] - 1, l, 32);
+		size_t k;
 
+		symbolizer__resolve_build_id(s, m->id, m->id_len, off_of[i], &si);
+		*named += si.function != NULL;
+		k = symbolizer__source(s, si.module ? si.module : m->path, m->id, m->id_len,
+				       off_of[i] - 1, l, 32);
 		with += k > 0;
 		*entries += k ? k : 1;
 	}
@@ -135,6 +140,7 @@ int main(int argc, char **argv)
 {
 	size_t stacks = argc > 1 ? strtoul(argv[1], NULL, 0) : 10000;
 	size_t depth = argc > 2 ? strtoul(argv[2], NULL, 0) : 20, n = stacks * depth, with, entries;
+	size_t named;
 	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
 	struct symbolizer_stats st;
 	struct symbolizer *s;
@@ -157,16 +163,16 @@ int main(int argc, char **argv)
 		f = &fns[fn_of[i]];
 		off_of[i] = f->off + 1 + (uint64_t)rand() % (f->size - 1); /* after a "call" */
 	}
+	rss0 = rss_kib();
+	t0 = now();
 	s = symbolizer__new();
 	for (int i = 0; i < nmods; i++)
 		symbolizer__learn_file(s, mods[i].path);
-	rss0 = rss_kib();
-	t0 = now();
-	with = pass(s, fn_of, off_of, n, &entries);
+	with = pass(s, fn_of, off_of, n, &entries, &named);
 	cold = now() - t0;
 	rss1 = rss_kib();
 	t0 = now();
-	pass(s, fn_of, off_of, n, &entries);
+	pass(s, fn_of, off_of, n, &entries, &named);
 	warm = now() - t0;
 	symbolizer__stats(s, &st);
 	printf("symbolize: %zu stacks x %zu frames = %zu frames in %zu functions of %d modules\n",
@@ -175,13 +181,14 @@ int main(int argc, char **argv)
 		printf("  %s\n", mods[i].path);
 	printf("  DWARF found for %zu module(s), %zu without; %zu distinct addresses looked up\n",
 	       st.debug_files, st.debug_missing, st.addresses);
-	printf("  frames with lines: %zu (%.1f%%), report frames after inline expansion: %zu\n",
-	       with, 100.0 * with / n, entries);
+	printf("  frames named: %zu (%.1f%%); with lines: %zu (%.1f%%); report frames after inline "
+	       "expansion: %zu\n",
+	       named, 100.0 * named / n, with, 100.0 * with / n, entries);
 	printf("  cold: %8.1f ms  (%.2f us/frame, %.0f frames/s)\n", cold * 1e3, cold * 1e6 / n,
 	       n / cold);
 	printf("  warm: %8.1f ms  (%.3f us/frame, %.0f frames/s)\n", warm * 1e3, warm * 1e6 / n,
 	       n / warm);
-	printf("  memory: debug files held %.1f MiB; RSS grew %.1f MiB in the cold pass\n",
+	printf("  memory: debug files read %.1f MiB; RSS grew %.1f MiB in the cold pass\n",
 	       st.debug_bytes / 1048576.0, (rss1 - rss0) / 1024.0);
 	symbolizer__free(s);
 	free(off_of);

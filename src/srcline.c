@@ -69,6 +69,7 @@
 #define FILE_NS		 (5ull * 1000000000) /* time spent per file */
 #define QUERY_DIES	 (1u << 18)	     /* DIEs visited by one lookup's walk */
 #define BACK_SCAN	 16		     /* overlapping ranges looked through */
+#define MAX_SYMS	 (1u << 22)	     /* .symtab entries read */
 #define NO_SIB		 UINT64_MAX
 
 enum unit_state { UNIT_NEW, UNIT_READY, UNIT_BAD };
@@ -95,6 +96,12 @@ struct arange {
 struct sec {
 	const uint8_t *p;
 	size_t len;
+};
+
+struct sym {
+	uint64_t lo, hi;
+	const char *name; /* in the image */
+	uint8_t rank;	  /* which of several names at lo to show: lower is better */
 };
 
 struct srcline {
@@ -130,6 +137,9 @@ struct srcline {
 	uint64_t t0;	/* this call's start */
 	uint64_t query; /* DIEs this lookup may still visit */
 	bool spent;
+	struct sym *syms; /* sized .symtab functions, sorted by lo; read when first asked */
+	size_t nr_syms;
+	bool syms_read;
 };
 
 static uint64_t now_ns(void)
@@ -676,6 +686,7 @@ void srcline__close(struct srcline *d)
 	free(d->owned);
 	u64map__release(&d->hits);
 	u64map__release(&d->names);
+	free(d->syms);
 	free(d);
 }
 
@@ -1456,4 +1467,102 @@ size_t srcline__lookup(struct srcline *d, uint64_t addr, struct sym_line *out, s
 	if (remember(d, addr, tmp, n))
 		return 0;
 	return copy_out(tmp, n, out, max);
+}
+
+/* ---- .symtab ------------------------------------------------------------ */
+
+/* Global names before weak, weak before local, then fewer leading underscores */
+static uint8_t sym_rank(const GElf_Sym *sym, const char *name)
+{
+	uint8_t bind = GELF_ST_BIND(sym->st_info), u = 0;
+
+	while (name[u] == '_' && u < 15)
+		u++;
+	return (uint8_t)((bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2) << 4 | u);
+}
+
+static int cmp_sym(const void *pa, const void *pb)
+{
+	const struct sym *a = pa, *b = pb;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (a->rank != b->rank)
+		return a->rank > b->rank ? -1 : 1; /* the best last: a walk back meets it first */
+	return strcmp(b->name, a->name);
+}
+
+/* The sized functions of the first SHT_SYMTAB, names checked to lie in the image. */
+static void read_syms(struct srcline *d)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf_Data *data;
+	size_t n = 0, count, size = gelf_fsize(d->elf, ELF_T_SYM, 1, EV_CURRENT);
+
+	d->syms_read = true;
+	while ((scn = elf_nextscn(d->elf, scn)) && n++ < MAX_SECTIONS)
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			break;
+	if (!scn || n > MAX_SECTIONS || !size)
+		return;
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf)
+		return;
+	count = data->d_size / size; /* the section lies in the image: bounded by its size */
+	if (count > MAX_SYMS)
+		count = MAX_SYMS;
+	d->syms = calloc(count ? count : 1, sizeof(*d->syms));
+	if (!d->syms)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		const char *name;
+		GElf_Sym sym;
+		uint64_t hi;
+		uint8_t type;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		type = GELF_ST_TYPE(sym.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+		    !sym.st_size || __builtin_add_overflow(sym.st_value, sym.st_size, &hi))
+			continue; /* unsized symbols cover nothing: their extent is a guess */
+		name = elf_strptr(d->elf, sh.sh_link, sym.st_name);
+		if (!name || !name[0] || !in_image(d, name, 1))
+			continue;
+		d->syms[d->nr_syms++] = (struct sym){
+			.lo = sym.st_value, .hi = hi, .name = name, .rank = sym_rank(&sym, name)
+		};
+	}
+	qsort(d->syms, d->nr_syms, sizeof(*d->syms), cmp_sym);
+}
+
+const char *srcline__symbol(struct srcline *d, uint64_t addr, uint64_t *delta)
+{
+	size_t lo = 0, hi;
+
+	if (!d)
+		return NULL;
+	if (!d->syms_read)
+		read_syms(d);
+	hi = d->nr_syms;
+	while (lo < hi) { /* the first symbol starting above addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->syms[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* the nearest start below that covers addr: the innermost of nested symbols */
+	for (size_t i = lo, n = 0; i > 0 && n < BACK_SCAN; i--, n++) {
+		const struct sym *s = &d->syms[i - 1];
+
+		if (addr < s->hi) {
+			if (delta)
+				*delta = addr - s->lo;
+			return s->name;
+		}
+	}
+	return NULL;
 }

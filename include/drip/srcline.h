@@ -60,6 +60,15 @@ void srcline__set_alt(struct srcline *d, struct srcline *alt);
  */
 size_t srcline__lookup(struct srcline *d, uint64_t addr, struct sym_line *out, size_t max);
 
+/*
+ * The .symtab function whose extent covers addr (a DWARF address, as above),
+ * for code DWARF does not describe (a stripped binary's _start in its debug
+ * file): its name, not demangled, with *delta from its start; NULL when none
+ * does.  Only symbols with a size count: an unsized one covers nothing.  The
+ * table is read when first asked.  The name lives until srcline__close.
+ */
+const char *srcline__symbol(struct srcline *d, uint64_t addr, uint64_t *delta);
+
 /* Distinct addresses looked up so far (each once: the rest hit the cache). */
 size_t srcline__nr_cached(const struct srcline *d);
 /* Up to max addresses where compile units start (sorted).  For tests and fuzzing. */

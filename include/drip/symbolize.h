@@ -3,7 +3,9 @@
  * Native symbolization: runtime address in a process -> module, file offset,
  * build-id, function.  ELF files are cached per (dev, inode, path); binaries
  * are opened through /proc/PID/map_files while the process lives so deleted
- * or replaced files still resolve.  Failure leaves fields NULL, never a guess.
+ * or replaced files still resolve, and held open (bounded) until their DWARF
+ * is read, so they still do after the process is gone.  Failure leaves
+ * fields NULL, never a guess.
  */
 #ifndef DRIP_SYMBOLIZE_H
 #define DRIP_SYMBOLIZE_H
@@ -66,15 +68,20 @@ struct sym_line {
 /*
  * Source for a file offset in a module: the module is found by build-id (any
  * file learned or resolved with it), else by path among those loaded.  Its
- * DWARF is looked for, once per build-id, in the binary itself (reopened as
- * when it was loaded: /proc/PID/map_files, /proc/PID/root, the path; its
- * build-id must match), then through .gnu_debuglink (the binary's directory,
- * its .debug/, the debug root + that directory), then under
+ * DWARF is looked for, once per build-id, in the binary itself (the file held
+ * since it was loaded, else reopened as it was: /proc/PID/map_files,
+ * /proc/PID/root, the path; its build-id must match), then in the debug
+ * files held for it (found inside the root of a process not in our mount
+ * namespace while it lived), then through .gnu_debuglink (the binary's
+ * directory, its .debug/, the debug root + that directory), then under
  * <debug root>/.build-id/xx/rest.debug, then from debuginfod when
  * DEBUGINFOD_URLS is set and libdebuginfod.so.1 loads (bounded in time; its
  * own cache).  A separate file counts only if its build-id (or, without one,
  * the debuglink CRC) matches.  Fills up to max entries innermost first; the
- * last is the function itself (inlined == false).  Returns the count; 0 when
+ * last is the function itself (inlined == false).  Code DWARF does not
+ * describe, which the module's own symbols do not name either (a stripped
+ * binary's _start), gets one entry named from the debug file's .symtab
+ * (sized symbols only), file NULL and line 0.  Returns the count; 0 when
  * nothing is known (callers keep the ELF-symbol name).  Callers asking for a
  * return address pass file_offset - 1 (the call).  Strings live until
  * symbolizer__free.  Results are cached per (build-id, address).
@@ -94,12 +101,14 @@ const char *symbolizer__demangle(struct symbolizer *s, const char *name);
 int symbolizer__set_debug_root(struct symbolizer *s, const char *dir);
 
 struct symbolizer_stats {
-	size_t modules;	      /* files known (loaded or not) */
-	size_t debug_files;   /* modules whose DWARF was found and is held */
-	size_t debug_missing; /* modules looked for DWARF in vain */
-	size_t debug_bytes;   /* bytes of those files held in memory */
-	size_t source_calls;  /* symbolizer__source calls */
-	size_t addresses;     /* addresses resolved from DWARF (repeats hit the cache) */
+	size_t modules;	       /* files known (loaded or not) */
+	size_t debug_files;    /* modules whose DWARF was found and is held */
+	size_t debug_missing;  /* modules looked for DWARF in vain */
+	size_t debug_bytes;    /* bytes of those files held in memory */
+	size_t source_calls;   /* symbolizer__source calls */
+	size_t addresses;      /* addresses resolved from DWARF (repeats hit the cache) */
+	size_t files_held;     /* descriptors held now: files whose DWARF is not read yet */
+	size_t files_not_held; /* files not held, past the cap (their process must live) */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 

@@ -5,10 +5,12 @@
  * srcline__open_fd.  Then lookups at the start of every unit's range, a byte
  * and an input-chosen distance into it, and a few fixed addresses, each
  * twice (the second from the cache) and once with room for one entry; and the
- * demangler on the input's last bytes.
+ * demangler on the input's last bytes.  At each address, the .symtab
+ * function covering it (srcline__symbol).
  *
  * Invariants: at most `max` entries; every string readable; the last entry is
- * not inlined; a cached answer equals the first one.
+ * not inlined; a cached answer equals the first one; a symbol starts at or
+ * below the address it covers.
  *
  * seed-dwarf/: small -nostdlib shared objects built with -g -O2 from a C
  * file (inlined helpers, a lexical block) and a C++ file (a template member
@@ -43,6 +45,12 @@ static void query(struct srcline *d, uint64_t addr)
 {
 	struct sym_line a[MAX], b[MAX], one;
 	size_t n = srcline__lookup(d, addr, a, MAX), m;
+	uint64_t delta = UINT64_MAX;
+	const char *sym = srcline__symbol(d, addr, &delta);
+
+	if (sym && delta > addr)
+		__builtin_trap(); /* the symbol starts at or below addr */
+	touch(sym);
 
 	if (n > MAX)
 		__builtin_trap();

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -486,6 +487,203 @@ static void test_replaced_binary_through_map_files(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * A file loaded through a live process is held: when the process is gone and
+ * the file replaced or deleted by report time, the lines are still those of
+ * the code that ran, and the descriptor is let go once they are read.
+ */
+static void test_held_file_outlives_its_process(void **state)
+{
+	char src[PATH_MAX], bin[PATH_MAX], next[PATH_MAX];
+
+	snprintf(src, sizeof(src), "%s/gone.c", dir);
+	snprintf(bin, sizeof(bin), "%s/gone", dir);
+	snprintf(next, sizeof(next), "%s/gone.next", dir);
+	for (int deleted = 0; deleted < 2; deleted++) {
+		struct symbolizer *s = symbolizer__new();
+		struct symbolizer_stats before, after;
+		struct sym_line l[8];
+		struct sym_info si;
+		struct procmaps *m;
+		uint32_t line;
+		struct child c;
+
+		line = c_program(src, deleted);
+		sh("gcc -g -O2 -fno-optimize-sibling-calls -o '%s' '%s'", bin, src);
+		c = spawn(bin);
+		assert_int_equal(procmaps__read(c.pid, &m), 0);
+		symbolizer__learn_maps(s, c.pid, m);
+		assert_int_equal(symbolizer__resolve(s, c.pid, m, c.addr, &si), 0);
+		procmaps__free(m);
+		reap(&c);
+		if (deleted) {
+			sh("rm '%s'", bin);
+		} else {
+			c_program(src, 9);
+			sh("gcc -g -O2 -fno-optimize-sibling-calls -o '%s' '%s' && mv '%s' '%s'",
+			   next, src, next, bin);
+		}
+		symbolizer__stats(s, &before);
+		assert_true(before.files_held >= 1);
+		assert_int_equal(before.files_not_held, 0);
+		assert_int_equal(symbolizer__source(s, si.module, si.build_id, si.build_id_len,
+						    si.file_offset - 1, l, 8),
+				 1);
+		expect_line(&l[0], "leak", "gone.c", line, false);
+		symbolizer__stats(s, &after);
+		assert_int_equal(after.debug_files, 1);
+		assert_int_equal(after.files_held, before.files_held - 1); /* let go */
+		symbolizer__free(s);
+	}
+}
+
+/*
+ * Held files are capped by RLIMIT_NOFILE (a quarter of it): past the cap a
+ * file is not held, and counted; reading the DWARF of a build-id lets go of
+ * every copy's.
+ */
+static void test_held_files_capped_and_let_go(void **state)
+{
+	char bin[PATH_MAX], copy[PATH_MAX + 16];
+	struct rlimit saved, low;
+	struct symbolizer_stats st;
+	struct symbolizer *s;
+	struct sym_info si;
+	struct sym_line l[8];
+	struct child c;
+	struct procmaps *m;
+	int copies = 0;
+
+	snprintf(bin, sizeof(bin), "%s/cache", dir);
+	if (access(bin, X_OK))
+		test_cpp_template_and_inlined_new(state);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = 64; /* a cap of 16 */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	s = symbolizer__new();
+	c = spawn(bin);
+	assert_int_equal(procmaps__read(c.pid, &m), 0);
+	assert_int_equal(symbolizer__resolve(s, c.pid, m, c.addr, &si), 0);
+	procmaps__free(m);
+	for (int i = 0; i < 24; i++) {
+		snprintf(copy, sizeof(copy), "%s-%d", bin, i);
+		sh("cp '%s' '%s'", bin, copy);
+		copies += !symbolizer__learn_file(s, copy);
+	}
+	assert_int_equal(copies, 24);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files_held, 16);
+	assert_int_equal(st.files_not_held, 25 - 16);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(symbolizer__source(s, si.module, si.build_id, si.build_id_len,
+					    si.file_offset - 1, l, 8),
+			 2);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files_held, 0); /* one build-id: every copy let go */
+	reap(&c);
+	symbolizer__free(s);
+}
+
+/* nodw_alloc has no DWARF (its own unit, built without -g); bare_label has no size. */
+static const char nodw_src[] =
+	"#include <stddef.h>\n"
+	"void *grab(size_t n);\n"
+	"__attribute__((noinline)) void *nodw_alloc(size_t n)\n"
+	"{\n"
+	"\tvoid *p = grab(n);\n"
+	"\t__asm__ volatile(\"\" ::: \"memory\");\n"
+	"\treturn p;\n"
+	"}\n"
+	"__asm__(\".text\\n.globl bare_label\\n.type bare_label, @function\\n"
+	"bare_label:\\n\\tret\\n\");\n";
+static const char nodw_main[] = "#include <stdio.h>\n"
+				"#include <stdlib.h>\n"
+				"#include <unistd.h>\n"
+				"static void *where;\n"
+				"void *nodw_alloc(size_t n);\n"
+				"__attribute__((noinline)) void *grab(size_t n)\n"
+				"{\n"
+				"\twhere = __builtin_return_address(0);\n"
+				"\treturn malloc(n);\n"
+				"}\n"
+				"int main(void)\n"
+				"{\n"
+				"\tchar b;\n"
+				"\tvoid *p = nodw_alloc(64);\n"
+				"\tprintf(\"%p\\n\", where);\n"
+				"\tfflush(stdout);\n"
+				"\treturn read(0, &b, 1) < 0 || !p;\n"
+				"}\n";
+
+static uint64_t symbol_value(const char *file, const char *name)
+{
+	char cmd[2 * PATH_MAX], out[64] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nm '%s' | awk '$3 == \"%s\" { print $1 }'", file, name);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	return strtoull(out, NULL, 16);
+}
+
+/*
+ * A binary stripped of its .symtab, its debug file under the build-id: code
+ * DWARF does not describe is named from the debug file's .symtab, by sized
+ * symbols only, and has no line.
+ */
+static void test_debug_file_symtab_names_code_without_dwarf(void **state)
+{
+	char src[PATH_MAX], root[PATH_MAX], bin[PATH_MAX], dbg[2 * PATH_MAX], hex[256];
+	struct symbolizer *s = symbolizer__new();
+	struct srcline *d;
+	struct sym_line l[8];
+	struct sym_info si;
+	struct child c;
+	uint64_t at, delta = 0;
+	int fd;
+
+	snprintf(src, sizeof(src), "%s/nodw.c", dir);
+	write_file(src, nodw_src);
+	snprintf(src, sizeof(src), "%s/nodw_main.c", dir);
+	write_file(src, nodw_main);
+	snprintf(root, sizeof(root), "%s/nodwroot", dir);
+	snprintf(bin, sizeof(bin), "%s/nodw", dir);
+	sh("cd '%s' && gcc -O2 -fno-optimize-sibling-calls -c nodw.c && "
+	   "gcc -g -O2 -fno-optimize-sibling-calls -o nodw nodw_main.c nodw.o && "
+	   "objcopy --only-keep-debug nodw nodw.debug && strip --strip-all nodw",
+	   dir);
+	build_id_hex(bin, hex, sizeof(hex));
+	snprintf(dbg, sizeof(dbg), "%s/.build-id/%.2s/%s.debug", root, hex, hex + 2);
+	sh("mkdir -p '%s/.build-id/%.2s' && cp '%s/nodw.debug' '%s'", root, hex, dir, dbg);
+	assert_int_equal(symbolizer__set_debug_root(s, root), 0);
+	c = spawn(bin);
+	assert_int_equal(source_of(s, &c, &si, l, 8), 1);
+	assert_null(si.function); /* the stripped binary names nothing */
+	assert_string_equal(l[0].function, "nodw_alloc");
+	assert_null(l[0].file);
+	assert_int_equal(l[0].line, 0);
+	assert_false(l[0].inlined);
+	reap(&c);
+	symbolizer__free(s);
+
+	/* unsized: covers nothing, not even its own address */
+	fd = open(dbg, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(srcline__open_fd(fd, &d), 0);
+	close(fd);
+	at = symbol_value(dbg, "nodw_alloc");
+	assert_string_equal(srcline__symbol(d, at + 3, &delta), "nodw_alloc");
+	assert_int_equal(delta, 3);
+	assert_null(srcline__symbol(d, symbol_value(dbg, "bare_label"), &delta));
+	assert_null(srcline__symbol(d, 0, &delta));
+	assert_null(srcline__symbol(d, UINT64_MAX, &delta));
+	srcline__close(d);
+	assert_null(srcline__symbol(NULL, at, &delta));
+}
+
 /* Found through debuginfod (DEBUGINFOD_URLS), served here by python's http.server. */
 static void test_debuginfod(void **state)
 {
@@ -738,6 +936,9 @@ int main(void)
 		cmocka_unit_test(test_stripped_binary_debug_places),
 		cmocka_unit_test(test_wrong_debug_file_refused),
 		cmocka_unit_test(test_replaced_binary_through_map_files),
+		cmocka_unit_test(test_held_file_outlives_its_process),
+		cmocka_unit_test(test_held_files_capped_and_let_go),
+		cmocka_unit_test(test_debug_file_symtab_names_code_without_dwarf),
 		cmocka_unit_test(test_debuginfod),
 		cmocka_unit_test(test_dwz_supplementary_file),
 		cmocka_unit_test(test_nothing_known_is_nothing),
