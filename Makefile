@@ -64,8 +64,10 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/targets $(BUILD)/bench:
 	mkdir -p $@
 
 # Unit tests (cmocka): pure C, no root needed
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.o | $(BUILD)/tests
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# (the shared fixtures in tests/unit/*.h rebuild every test that may include them)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(BUILD)/obj/holder_blob.o \
+		$(wildcard tests/unit/*.h) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
 
 # Test targets: programs that know what they leak
 TARGET_CFLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra -pthread
